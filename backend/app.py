@@ -1,0 +1,114 @@
+"""The HTTP application: API, health, metrics and miniapp hosting.
+
+`create_app` knows nothing of Telegram; the composition root (`bot/main.py`) adds the
+webhook route and starts the bot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from backend.core.components.api import router as hub_router
+from backend.core.municipalities.api import router as towns_router
+from backend.core.privacy.api import router as privacy_router
+from backend.core.users import manifest as _profile_manifest  # noqa: F401 - registers the component
+from backend.core.users.api import router as me_router
+from backend.errors import DomainError
+from backend.i18n import catalog_json, normalize_locale, translate
+from backend.runtime import Runtime
+from backend.settings import ROOT, SUPPORTED_LOCALES
+
+MINIAPPS_DIR = ROOT / "miniapps"
+
+
+class MetricsMiddleware:
+    """Counts requests and latency per route template (pure ASGI: keeps context variables)."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.metrics = runtime.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = {"code": 500}
+
+        async def _send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or ("/app" if scope["path"].startswith("/app") else "other")
+            self.metrics.http_requests.labels(scope["method"], path, str(status["code"])).inc()
+            self.metrics.http_latency.labels(scope["method"], path).observe(time.perf_counter() - start)
+
+
+def _request_locale(request: Request) -> str:
+    default = request.app.state.runtime.settings.DEFAULT_LOCALE
+    return getattr(request.state, "locale", None) or normalize_locale(request.headers.get("accept-language"), default)
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    locale = _request_locale(request)
+    message = translate(exc.message, locale).format(**exc.params)
+    return JSONResponse({"error": exc.code, "message": message}, status_code=exc.status)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    locale = _request_locale(request)
+    fields = [".".join(str(p) for p in e["loc"] if p != "body") for e in exc.errors()]
+    message = translate("Some fields are filled in incorrectly: {fields}.", locale).format(fields=", ".join(fields))
+    return JSONResponse({"error": "invalid", "message": message, "fields": fields}, status_code=422)
+
+
+def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAPI:
+    """Build the HTTP app around a runtime; extra routers come from the composition root."""
+    app = FastAPI(title="Glocal", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.runtime = runtime
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(MetricsMiddleware, runtime=runtime)
+
+    for router in (me_router, towns_router, privacy_router, hub_router, *routers):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = await runtime.check()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(runtime.metrics.render(), media_type=runtime.metrics.content_type)
+
+    @app.get("/api/v1/i18n/{locale}", tags=["i18n"])
+    async def i18n_catalog(locale: str) -> JSONResponse:
+        """The translation catalog for the miniapps' `_()`."""
+        if locale not in SUPPORTED_LOCALES:
+            locale = runtime.settings.DEFAULT_LOCALE
+        return JSONResponse(catalog_json(locale), headers={"Cache-Control": "public, max-age=300"})
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/app/hub/")
+
+    app.mount("/app", StaticFiles(directory=MINIAPPS_DIR, html=True), name="miniapps")
+    return app

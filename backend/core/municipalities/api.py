@@ -1,0 +1,17 @@
+"""Towns, as the miniapps see them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from backend.core.municipalities import service
+from backend.core.municipalities.schemas import TownOut
+from backend.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["municipalities"])
+
+
+@router.get("/municipalities", response_model=list[TownOut])
+async def list_towns(session: SessionDep, _user: CurrentUser) -> list[TownOut]:
+    """Towns a person can join."""
+    return [TownOut.model_validate(t) for t in await service.list_active(session)]

@@ -1,0 +1,91 @@
+"""FastAPI dependencies: one session (one transaction) per request, the calling person from
+Mini App launch data, and town-scoped role checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.auth import service as auth
+from backend.core.municipalities import service as towns
+from backend.core.municipalities.models import Municipality
+from backend.core.users import service as users
+from backend.core.users.models import Role, User
+from backend.db import unit_of_work
+from backend.errors import Unauthorized
+from backend.i18n import N_, normalize_locale, set_locale
+from backend.runtime import Runtime
+from backend.settings import Settings
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    # scope="function" below: the commit runs when the endpoint returns, before the response
+    # is sent, so a failed commit is a 500 and never a silent loss.
+    async with unit_of_work(runtime.sessionmaker) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> User:
+    if not authorization or not authorization.startswith("tma "):
+        raise Unauthorized(N_("Open this app from the bot: launch data is missing."))
+    user = await auth.authenticate(
+        session, init_data=authorization[4:], token=settings.signing_token, max_age=settings.AUTH_MAX_AGE
+    )
+    locale = user.locale or normalize_locale(request.headers.get("accept-language"), settings.DEFAULT_LOCALE)
+    set_locale(locale)
+    request.state.locale = locale
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+@dataclass(frozen=True)
+class TownAccess:
+    town: Municipality
+    roles: frozenset[Role]
+
+
+def town_access(*roles: Role) -> Callable[..., Coroutine[Any, Any, TownAccess]]:
+    """A dependency for routes under /municipalities/{municipality_id}/: outsiders get 404,
+    members without one of `roles` (when given) get 403."""
+
+    async def dependency(
+        session: SessionDep, user: CurrentUser, municipality_id: Annotated[int, Path()]
+    ) -> TownAccess:
+        held = await users.require_role(
+            session, user_id=user.id, municipality_id=municipality_id, roles=roles or None
+        )
+        town = await towns.get(session, municipality_id=municipality_id)
+        return TownAccess(town=town, roles=frozenset(held))
+
+    return dependency
+
+
+MemberDep = Annotated[TownAccess, Depends(town_access())]

@@ -1,0 +1,112 @@
+"""One gettext catalog (`locales/<lang>/LC_MESSAGES/messages.po`) for the bot, the API and
+the miniapps.
+
+The current language lives in a context variable set once per update or request, so
+service code can call `_()` without passing the locale around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from backend.settings import ROOT, SUPPORTED_LOCALES
+
+LOCALES_DIR = ROOT / "locales"
+DOMAIN = "messages"
+
+_current: ContextVar[str] = ContextVar("glocal_locale", default="ru")
+
+
+@cache
+def _catalog(locale: str) -> dict[str, str | tuple[str, ...]]:
+    """msgid -> translation, read straight from the .po so no compile step is needed."""
+    path: Path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    out: dict[str, str | tuple[str, ...]] = {}
+    for msg in catalog:
+        if not msg.id or msg.fuzzy:
+            continue
+        key = msg.id[0] if isinstance(msg.id, tuple) else msg.id
+        if isinstance(msg.string, tuple):
+            if all(msg.string):
+                out[key] = tuple(msg.string)
+        elif msg.string:
+            out[key] = msg.string
+    return out
+
+
+def _ru_plural(n: int) -> int:
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
+
+
+def normalize_locale(code: str | None, default: str = "ru") -> str:
+    """Map a Telegram `language_code` (e.g. `en-US`) to a supported locale."""
+    if code:
+        short = code.split("-")[0].split("_")[0].lower()
+        if short in SUPPORTED_LOCALES:
+            return short
+    return default
+
+
+def get_locale() -> str:
+    return _current.get()
+
+
+def set_locale(locale: str) -> None:
+    _current.set(locale if locale in SUPPORTED_LOCALES else "ru")
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    token = _current.set(locale if locale in SUPPORTED_LOCALES else "ru")
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def translate(message: str, locale: str | None = None) -> str:
+    value = _catalog(locale or _current.get()).get(message)
+    if isinstance(value, tuple):
+        return value[0]
+    return value or message
+
+
+def gettext(message: str) -> str:
+    """Translate into the current language."""
+    return translate(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    locale = _current.get()
+    value = _catalog(locale).get(singular)
+    if isinstance(value, tuple):
+        idx = _ru_plural(n) if locale == "ru" else (0 if n == 1 else 1)
+        return value[min(idx, len(value) - 1)]
+    return singular if n == 1 else plural
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext convention
+    """Mark a msgid for extraction; translated later, where the language is known."""
+    return message
+
+
+def catalog_json(locale: str) -> dict[str, str]:
+    """The singular translations for a locale, for the miniapps' `_()`."""
+    return {k: (v if isinstance(v, str) else v[0]) for k, v in _catalog(locale).items()}
+
+
+_ = gettext

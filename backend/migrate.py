@@ -1,0 +1,46 @@
+"""Alembic, driven from code: `glocal migrate`, start-up and tests use the same path."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from backend.settings import ROOT
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply migrations (blocking; call from a thread inside an event loop)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+
+
+async def drift(database_url: str) -> list[object]:
+    """Differences between the models and the migrated database (empty when in sync)."""
+    from backend.models import Base
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            def _compare(sync_conn):  # noqa: ANN001, ANN202
+                ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True, "render_as_batch": True})
+                return compare_metadata(ctx, Base.metadata)
+
+            return await conn.run_sync(_compare)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,54 @@
+"""The shared resources of one process: engine, sessions, key-value engine, metrics.
+
+Built once by the composition root and handed to the HTTP app, the bot and the scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.core.notifications.port import Notifier, NullNotifier
+from backend.db import make_engine, make_sessionmaker
+from backend.kv import KV, make_kv
+from backend.metrics import Metrics
+from backend.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    kv: KV
+    metrics: Metrics = field(default_factory=Metrics)
+    notifier: Notifier = field(default_factory=NullNotifier)
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Runtime":
+        if settings.is_sqlite:
+            settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.DATABASE_URL)
+        return cls(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), kv=make_kv(settings.REDIS_URL))
+
+    async def check(self) -> dict[str, str]:
+        """Reachability of the database and of the key-value engine: name -> "ok" or the error."""
+        status: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            status["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not handled
+            status["database"] = f"{type(exc).__name__}: {exc}"
+        try:
+            await self.kv.ping()
+            status["redis" if self.settings.REDIS_URL else "kv"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            status["redis"] = f"{type(exc).__name__}: {exc}"
+        return status
+
+    async def close(self) -> None:
+        await self.kv.close()
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Routers, assembled explicitly and in order by `bot.dispatcher`."""

@@ -1,0 +1,153 @@
+"""Language, personal-data consent, phone, data export and erasure."""
+
+from __future__ import annotations
+
+import json
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.privacy import service as privacy
+from backend.core.users import service as users
+from backend.core.users.models import User
+from backend.i18n import gettext as _
+from backend.i18n import set_locale
+from bot import keyboards
+from bot.callbacks import ForgetCB, LangCB, MenuCB, PrivacyCB
+from bot.filters import I18nText
+
+router = Router(name="profile")
+router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
+
+
+@router.message(Command("language"))
+async def language(message: Message) -> None:
+    """Offer the languages."""
+    await message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())
+
+
+@router.callback_query(MenuCB.filter(F.action == "language"))
+async def language_button(query: CallbackQuery) -> None:
+    await query.answer()
+    assert isinstance(query.message, Message)
+    await query.message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())
+
+
+@router.callback_query(LangCB.filter())
+async def set_language(query: CallbackQuery, callback_data: LangCB, session: AsyncSession, user: User) -> None:
+    """Save the chosen language and answer in it."""
+    await users.set_locale(session, user=user, locale=callback_data.code)
+    set_locale(callback_data.code)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    await query.message.edit_text(_("Language: English") if callback_data.code == "en" else _("Language: Russian"))
+
+
+async def _show_policy(message: Message, session: AsyncSession, user: User) -> None:
+    accepted = await privacy.active_consent(session, user_id=user.id) is not None
+    status = _("You have given consent.") if accepted else _("You have not given consent yet.")
+    await message.answer(privacy.policy_text() + "\n\n" + status, reply_markup=keyboards.privacy(accepted))
+
+
+@router.message(Command("privacy"))
+async def privacy_cmd(message: Message, session: AsyncSession, user: User) -> None:
+    """Show the policy and the consent state."""
+    await _show_policy(message, session, user)
+
+
+@router.callback_query(MenuCB.filter(F.action == "privacy"))
+async def privacy_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
+    await query.answer()
+    assert isinstance(query.message, Message)
+    await _show_policy(query.message, session, user)
+
+
+@router.callback_query(PrivacyCB.filter(F.action == "accept"))
+async def accept(query: CallbackQuery, session: AsyncSession, user: User) -> None:
+    """Record consent to the text the person was shown."""
+    await privacy.give_consent(session, user_id=user.id, channel="bot")
+    await query.answer(_("Thank you, consent recorded."))
+    assert isinstance(query.message, Message)
+    await query.message.edit_reply_markup(reply_markup=keyboards.privacy(True))
+
+
+@router.callback_query(PrivacyCB.filter(F.action == "withdraw"))
+async def withdraw(query: CallbackQuery, session: AsyncSession, user: User) -> None:
+    """Withdraw consent."""
+    await privacy.withdraw_consent(session, user_id=user.id)
+    await query.answer(_("Consent withdrawn."))
+    assert isinstance(query.message, Message)
+    await query.message.edit_reply_markup(reply_markup=keyboards.privacy(False))
+
+
+async def _ask_phone(message: Message, session: AsyncSession, user: User) -> None:
+    await privacy.ensure_consent(session, user_id=user.id)
+    await message.answer(
+        _("Press the button below to share the phone number of this Telegram account."),
+        reply_markup=keyboards.share_phone(),
+    )
+
+
+@router.message(Command("phone"))
+async def phone_cmd(message: Message, session: AsyncSession, user: User) -> None:
+    """Ask for the phone through Telegram's contact button (consent first)."""
+    await _ask_phone(message, session, user)
+
+
+@router.callback_query(MenuCB.filter(F.action == "phone"))
+async def phone_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
+    await query.answer()
+    assert isinstance(query.message, Message)
+    await _ask_phone(query.message, session, user)
+
+
+@router.message(F.contact)
+async def contact(message: Message, session: AsyncSession, user: User) -> None:
+    """Store the phone when the contact is the sender's own (Telegram vouches for it)."""
+    assert message.contact is not None and message.from_user is not None
+    if message.contact.user_id != message.from_user.id:
+        await message.answer(_("Please share your own number with the button below."), reply_markup=keyboards.share_phone())
+        return
+    await privacy.ensure_consent(session, user_id=user.id)
+    await users.set_verified_phone(session, user=user, phone=message.contact.phone_number)
+    await message.answer(_("Phone number saved: {phone}").format(phone=user.phone), reply_markup=ReplyKeyboardRemove())
+
+
+@router.message(I18nText(keyboards.CANCEL))
+async def cancel(message: Message) -> None:
+    await message.answer(_("Cancelled."), reply_markup=ReplyKeyboardRemove())
+
+
+@router.message(Command("mydata"))
+async def mydata(message: Message, session: AsyncSession, user: User) -> None:
+    """Send a JSON file with everything stored about the person."""
+    data = await privacy.export_user_data(session, user_id=user.id)
+    payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    await message.answer_document(
+        BufferedInputFile(payload, filename="glocal-my-data.json"),
+        caption=_("Everything we store about you."),
+    )
+
+
+@router.message(Command("forget"))
+async def forget(message: Message) -> None:
+    """Ask to confirm erasure."""
+    await message.answer(
+        _("Delete your personal data? Appeals and documents the law requires us to keep will stay, without your name."),
+        reply_markup=keyboards.forget_confirm(),
+    )
+
+
+@router.callback_query(ForgetCB.filter())
+async def forget_confirm(query: CallbackQuery, callback_data: ForgetCB, session: AsyncSession, user: User) -> None:
+    """Erase, or keep, as the person chose."""
+    assert isinstance(query.message, Message)
+    await query.answer()
+    if not callback_data.confirm:
+        await query.message.edit_text(_("Nothing was deleted."))
+        return
+    await privacy.forget_user(session, user_id=user.id)
+    await query.message.edit_text(_("Your personal data has been deleted. Send /start if you want to come back."))
