@@ -21,11 +21,12 @@ from backend.core.privacy.api import router as privacy_router
 from backend.core.users import manifest as _profile_manifest  # noqa: F401 - registers the component
 from backend.core.users.api import router as me_router
 from backend.errors import DomainError
-from backend.i18n import catalog_json, normalize_locale, translate
+from backend.i18n import N_, catalog_json, normalize_locale, translate
 from backend.runtime import Runtime
 from backend.settings import ROOT, SUPPORTED_LOCALES
 
 MINIAPPS_DIR = ROOT / "miniapps"
+INVALID_FIELDS = N_("Some fields are filled in incorrectly: {fields}.")
 
 
 class MetricsMiddleware:
@@ -70,7 +71,7 @@ async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     locale = _request_locale(request)
     fields = [".".join(str(p) for p in e["loc"] if p != "body") for e in exc.errors()]
-    message = translate("Some fields are filled in incorrectly: {fields}.", locale).format(fields=", ".join(fields))
+    message = translate(INVALID_FIELDS, locale).format(fields=", ".join(fields))
     return JSONResponse({"error": "invalid", "message": message, "fields": fields}, status_code=422)
 
 

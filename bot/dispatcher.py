@@ -47,5 +47,7 @@ def create_dispatcher(runtime: Runtime, *, storage: BaseStorage | None = None, i
     dp = Dispatcher(storage=storage, events_isolation=isolation, runtime=runtime, settings=runtime.settings)
     for mw in (ObservabilityMiddleware, ThrottlingMiddleware, DbSessionMiddleware, UserMiddleware):
         dp.update.outer_middleware(mw(runtime))
-    dp.include_routers(errors.router, start.router, profile.router, fallback.router)
+    dp.include_routers(
+        errors.create_router(), start.create_router(), profile.create_router(), fallback.create_router()
+    )
     return dp

@@ -13,10 +13,8 @@ from backend.i18n import gettext as _
 from backend.runtime import Runtime
 
 log = logging.getLogger("bot.errors")
-router = Router(name="errors")
 
 
-@router.errors()
 async def on_error(event: ErrorEvent, runtime: Runtime) -> None:
     update, exc = event.update, event.exception
     if isinstance(exc, DomainError):
@@ -29,3 +27,10 @@ async def on_error(event: ErrorEvent, runtime: Runtime) -> None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.message is not None and update.message.chat.type == "private":
         await update.message.answer(text)
+
+
+def create_router() -> Router:
+    """The errors router, built fresh for each Dispatcher."""
+    r = Router(name="errors")
+    r.errors.register(on_error)
+    return r

@@ -18,25 +18,19 @@ from bot import keyboards
 from bot.callbacks import ForgetCB, LangCB, MenuCB, PrivacyCB
 from bot.filters import I18nText
 
-router = Router(name="profile")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
 
 
-@router.message(Command("language"))
 async def language(message: Message) -> None:
     """Offer the languages."""
     await message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())
 
 
-@router.callback_query(MenuCB.filter(F.action == "language"))
 async def language_button(query: CallbackQuery) -> None:
     await query.answer()
     assert isinstance(query.message, Message)
     await query.message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())
 
 
-@router.callback_query(LangCB.filter())
 async def set_language(query: CallbackQuery, callback_data: LangCB, session: AsyncSession, user: User) -> None:
     """Save the chosen language and answer in it."""
     await users.set_locale(session, user=user, locale=callback_data.code)
@@ -52,20 +46,17 @@ async def _show_policy(message: Message, session: AsyncSession, user: User) -> N
     await message.answer(privacy.policy_text() + "\n\n" + status, reply_markup=keyboards.privacy(accepted))
 
 
-@router.message(Command("privacy"))
 async def privacy_cmd(message: Message, session: AsyncSession, user: User) -> None:
     """Show the policy and the consent state."""
     await _show_policy(message, session, user)
 
 
-@router.callback_query(MenuCB.filter(F.action == "privacy"))
 async def privacy_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
     await query.answer()
     assert isinstance(query.message, Message)
     await _show_policy(query.message, session, user)
 
 
-@router.callback_query(PrivacyCB.filter(F.action == "accept"))
 async def accept(query: CallbackQuery, session: AsyncSession, user: User) -> None:
     """Record consent to the text the person was shown."""
     await privacy.give_consent(session, user_id=user.id, channel="bot")
@@ -74,7 +65,6 @@ async def accept(query: CallbackQuery, session: AsyncSession, user: User) -> Non
     await query.message.edit_reply_markup(reply_markup=keyboards.privacy(True))
 
 
-@router.callback_query(PrivacyCB.filter(F.action == "withdraw"))
 async def withdraw(query: CallbackQuery, session: AsyncSession, user: User) -> None:
     """Withdraw consent."""
     await privacy.withdraw_consent(session, user_id=user.id)
@@ -91,20 +81,17 @@ async def _ask_phone(message: Message, session: AsyncSession, user: User) -> Non
     )
 
 
-@router.message(Command("phone"))
 async def phone_cmd(message: Message, session: AsyncSession, user: User) -> None:
     """Ask for the phone through Telegram's contact button (consent first)."""
     await _ask_phone(message, session, user)
 
 
-@router.callback_query(MenuCB.filter(F.action == "phone"))
 async def phone_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
     await query.answer()
     assert isinstance(query.message, Message)
     await _ask_phone(query.message, session, user)
 
 
-@router.message(F.contact)
 async def contact(message: Message, session: AsyncSession, user: User) -> None:
     """Store the phone when the contact is the sender's own (Telegram vouches for it)."""
     assert message.contact is not None and message.from_user is not None
@@ -116,12 +103,10 @@ async def contact(message: Message, session: AsyncSession, user: User) -> None:
     await message.answer(_("Phone number saved: {phone}").format(phone=user.phone), reply_markup=ReplyKeyboardRemove())
 
 
-@router.message(I18nText(keyboards.CANCEL))
 async def cancel(message: Message) -> None:
     await message.answer(_("Cancelled."), reply_markup=ReplyKeyboardRemove())
 
 
-@router.message(Command("mydata"))
 async def mydata(message: Message, session: AsyncSession, user: User) -> None:
     """Send a JSON file with everything stored about the person."""
     data = await privacy.export_user_data(session, user_id=user.id)
@@ -132,7 +117,6 @@ async def mydata(message: Message, session: AsyncSession, user: User) -> None:
     )
 
 
-@router.message(Command("forget"))
 async def forget(message: Message) -> None:
     """Ask to confirm erasure."""
     await message.answer(
@@ -141,7 +125,6 @@ async def forget(message: Message) -> None:
     )
 
 
-@router.callback_query(ForgetCB.filter())
 async def forget_confirm(query: CallbackQuery, callback_data: ForgetCB, session: AsyncSession, user: User) -> None:
     """Erase, or keep, as the person chose."""
     assert isinstance(query.message, Message)
@@ -151,3 +134,25 @@ async def forget_confirm(query: CallbackQuery, callback_data: ForgetCB, session:
         return
     await privacy.forget_user(session, user_id=user.id)
     await query.message.edit_text(_("Your personal data has been deleted. Send /start if you want to come back."))
+
+
+def create_router() -> Router:
+    """The profile router, built fresh for each Dispatcher."""
+    r = Router(name="profile")
+    r.message.filter(F.chat.type == "private")
+    r.callback_query.filter(F.message.chat.type == "private")
+    r.message.register(language, Command("language"))
+    r.callback_query.register(language_button, MenuCB.filter(F.action == "language"))
+    r.callback_query.register(set_language, LangCB.filter())
+    r.message.register(privacy_cmd, Command("privacy"))
+    r.callback_query.register(privacy_button, MenuCB.filter(F.action == "privacy"))
+    r.callback_query.register(accept, PrivacyCB.filter(F.action == "accept"))
+    r.callback_query.register(withdraw, PrivacyCB.filter(F.action == "withdraw"))
+    r.message.register(phone_cmd, Command("phone"))
+    r.callback_query.register(phone_button, MenuCB.filter(F.action == "phone"))
+    r.message.register(contact, F.contact)
+    r.message.register(cancel, I18nText(keyboards.CANCEL))
+    r.message.register(mydata, Command("mydata"))
+    r.message.register(forget, Command("forget"))
+    r.callback_query.register(forget_confirm, ForgetCB.filter())
+    return r

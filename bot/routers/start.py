@@ -18,9 +18,6 @@ from backend.settings import Settings
 from bot import keyboards
 from bot.callbacks import MenuCB, TownCB
 
-router = Router(name="start")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
 
 
 async def send_menu(message: Message, session: AsyncSession, user: User, town: Municipality, settings: Settings, bot: Bot) -> None:
@@ -37,7 +34,6 @@ async def send_menu(message: Message, session: AsyncSession, user: User, town: M
         )
 
 
-@router.message(CommandStart())
 async def start(message: Message, command: CommandObject, session: AsyncSession, user: User, settings: Settings, bot: Bot) -> None:
     """Greet, pick the town from the deep link (or ask), show the menu."""
     outcome = await users.start(session, user=user, payload=command.args)
@@ -52,7 +48,6 @@ async def start(message: Message, command: CommandObject, session: AsyncSession,
     await send_menu(message, session, user, outcome.town, settings, bot)
 
 
-@router.message(Command("menu"))
 async def menu(message: Message, session: AsyncSession, user: User, settings: Settings, bot: Bot) -> None:
     """Show the main menu again."""
     town = await users.current_town(session, user=user)
@@ -62,7 +57,6 @@ async def menu(message: Message, session: AsyncSession, user: User, settings: Se
     await send_menu(message, session, user, town, settings, bot)
 
 
-@router.callback_query(TownCB.filter())
 async def choose_town(query: CallbackQuery, callback_data: TownCB, session: AsyncSession, user: User, settings: Settings, bot: Bot) -> None:
     """The person picked a town."""
     town = await towns.get(session, municipality_id=callback_data.id)
@@ -72,7 +66,6 @@ async def choose_town(query: CallbackQuery, callback_data: TownCB, session: Asyn
     await send_menu(query.message, session, user, town, settings, bot)
 
 
-@router.callback_query(MenuCB.filter(F.action == "town"))
 async def change_town(query: CallbackQuery, session: AsyncSession) -> None:
     """Offer the list of towns."""
     await query.answer()
@@ -91,8 +84,19 @@ HELP = N_(
 )
 
 
-@router.message(Command("help"))
 async def help_(message: Message) -> None:
     """List the commands."""
     await message.answer(_("What I can do:") + "\n" + _(HELP))
 
+
+def create_router() -> Router:
+    """The start router, built fresh for each Dispatcher."""
+    r = Router(name="start")
+    r.message.filter(F.chat.type == "private")
+    r.callback_query.filter(F.message.chat.type == "private")
+    r.message.register(start, CommandStart())
+    r.message.register(menu, Command("menu"))
+    r.callback_query.register(choose_town, TownCB.filter())
+    r.callback_query.register(change_town, MenuCB.filter(F.action == "town"))
+    r.message.register(help_, Command("help"))
+    return r

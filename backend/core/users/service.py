@@ -64,7 +64,7 @@ async def memberships(session: AsyncSession, *, user_id: int) -> list[tuple[Memb
         .where(Membership.user_id == user_id, Municipality.is_active.is_(True))
         .order_by(Municipality.name, Membership.role)
     )
-    return [(m, t) for m, t in rows.tuples()]
+    return [(m, t) for m, t in rows.all()]
 
 
 async def roles_in(session: AsyncSession, *, user_id: int, municipality_id: int) -> set[Role]:

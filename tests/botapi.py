@@ -1,0 +1,59 @@
+"""A stand-in Bot API server over real HTTP (aiohttp), for tests that exercise the app's
+configured TELEGRAM_API_URL end to end: it records each call and answers like Telegram."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+
+class FakeBotAPI:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._ids = itertools.count(1)
+        self.app = web.Application()
+        self.app.router.add_post("/bot{token}/{method}", self._handle)
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            params = {k: (v if isinstance(v, str) else "<file>") for k, v in form.items()}
+        else:
+            params = dict(await request.post())
+        self.calls.append((method, params))
+        result: Any = True
+        if method == "getMe":
+            result = {"id": 123456789, "is_bot": True, "first_name": "Glocal", "username": "glocal_test_bot"}
+        elif method.startswith("send"):
+            chat_id = int(params.get("chat_id", 0))
+            result = {"message_id": next(self._ids), "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}
+        elif method == "getUpdates":
+            result = []
+        return web.json_response({"ok": True, "result": result})
+
+    async def start(self) -> str:
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    def methods(self) -> list[str]:
+        return [m for m, _ in self.calls]
+
+    @staticmethod
+    def markup(params: dict[str, Any]) -> Any:
+        return json.loads(params["reply_markup"]) if "reply_markup" in params else None

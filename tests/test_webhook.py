@@ -1,0 +1,104 @@
+"""POST /telegram/webhook: secret, deduplication, per-chat order, and the configured Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from aiogram.methods import SendMessage
+from sqlalchemy import func, select
+
+from backend.core.users.models import User
+from backend.runtime import Runtime
+from bot.main import build
+from tests import updates as U
+from tests.botapi import FakeBotAPI
+from tests.conftest import make_settings
+
+
+def _hdr(runtime: Runtime, secret: str | None = None) -> dict[str, str]:
+    return {"X-Telegram-Bot-Api-Secret-Token": secret if secret is not None else runtime.settings.webhook_secret}
+
+
+async def _users(runtime: Runtime) -> int:
+    async with runtime.sessionmaker() as s:
+        return await s.scalar(select(func.count(User.id)))
+
+
+async def test_wrong_or_missing_secret_is_401_and_nothing_runs(client, harness, runtime):
+    upd = U.message(U.tg_user(901), "/help")
+    r = await client.post("/telegram/webhook", json=upd)
+    assert r.status_code == 401
+    r = await client.post("/telegram/webhook", json=upd, headers=_hdr(runtime, "x" * 64))
+    assert r.status_code == 401
+    assert harness.session.calls == []
+    assert await _users(runtime) == 0
+    assert 'glocal_updates_total{type="message"}' not in runtime.metrics.render().decode()
+
+
+async def test_same_update_twice_has_one_effect(client, harness, runtime):
+    upd = U.message(U.tg_user(902), "/help")
+    for _ in range(2):
+        r = await client.post("/telegram/webhook", json=upd, headers=_hdr(runtime))
+        assert r.status_code == 200
+    sent = [c for c in harness.session.calls if isinstance(c, SendMessage)]
+    assert len(sent) == 1 and sent[0].chat_id == 902
+    assert "glocal_updates_duplicate_total 1.0" in runtime.metrics.render().decode()
+
+
+async def test_malformed_body_is_400(client, runtime):
+    r = await client.post("/telegram/webhook", content=b"{not json", headers=_hdr(runtime))
+    assert r.status_code == 400
+    r = await client.post("/telegram/webhook", json={"message": {}}, headers=_hdr(runtime))
+    assert r.status_code == 400
+
+
+async def test_per_chat_order_is_kept_under_concurrency(client, harness, runtime):
+    """Updates of one chat posted concurrently are handled one at a time, in arrival order."""
+    from bot.routers import start
+
+    events: list[tuple[str, int]] = []
+    original = start.help_
+
+    async def slow_help(message):  # noqa: ANN001, ANN202
+        events.append(("start", message.message_id))
+        await asyncio.sleep(0.05 if len(events) == 1 else 0)
+        await original(message)
+        events.append(("end", message.message_id))
+
+    # The router was built with the original function; swap the registered callback.
+    for router in harness.dp.sub_routers:
+        for h in router.message.handlers:
+            if h.callback is original:
+                h.callback = slow_help
+    u = U.tg_user(903)
+    ups = [U.message(u, "/help") for _ in range(5)]
+    ids = [x["message"]["message_id"] for x in ups]
+    tasks = []
+    for x in ups:
+        tasks.append(asyncio.create_task(client.post("/telegram/webhook", json=x, headers=_hdr(runtime))))
+        await asyncio.sleep(0)  # arrival order
+    await asyncio.gather(*tasks)
+    # Without isolation the first, slow update would still be running when the others start.
+    assert events == [(kind, i) for i in ids for kind in ("start", "end")]
+
+
+async def test_webhook_through_configured_bot_api_server(db_url, tmp_path):
+    """TELEGRAM_API_URL points the bot at another Bot API server: the reply goes there."""
+    api = FakeBotAPI()
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test")
+    runtime = Runtime.build(settings)
+    app, bot, dp = build(runtime)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test") as c:
+            r = await c.post("/telegram/webhook", json=U.message(U.tg_user(904), "/help"), headers=_hdr(runtime))
+        assert r.status_code == 200
+        assert api.methods() == ["sendMessage"]
+        method, params = api.calls[0]
+        assert params["chat_id"] == "904" and params["text"].startswith("Что я умею:")
+    finally:
+        await bot.session.close()
+        await dp.storage.close()
+        await runtime.close()
+        await api.stop()
