@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend import services
 from backend.core.components.api import router as hub_router
+from backend.core.files.api import router as files_router
 from backend.core.municipalities.api import router as towns_router
 from backend.core.privacy.api import router as privacy_router
 from backend.core.users import manifest as _profile_manifest  # noqa: F401 - registers the component
@@ -64,7 +66,7 @@ def _request_locale(request: Request) -> str:
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
     locale = _request_locale(request)
-    message = translate(exc.message, locale).format(**exc.params)
+    message = exc.render(lambda m: translate(m, locale))
     return JSONResponse({"error": exc.code, "message": message}, status_code=exc.status)
 
 
@@ -83,7 +85,8 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, runtime=runtime)
 
-    for router in (me_router, towns_router, privacy_router, hub_router, *routers):
+    service_routers = [r for s in services.INSTALLED for r in s.ROUTERS]
+    for router in (me_router, towns_router, privacy_router, hub_router, files_router, *service_routers, *routers):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

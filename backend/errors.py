@@ -16,8 +16,10 @@ class DomainError(Exception):
         self.params = params
 
     def render(self, gettext: Any) -> str:
-        """The message in the caller's language; `gettext` is the locale-bound translator."""
-        return gettext(self.message).format(**self.params)
+        """The message in the caller's language; `gettext` is the locale-bound translator.
+        Parameters named `*_msgid` are msgids themselves and are translated too."""
+        params = {k: gettext(v) if k.endswith("_msgid") else v for k, v in self.params.items()}
+        return gettext(self.message).format(**params)
 
 
 class Unauthorized(DomainError):

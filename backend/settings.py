@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     SCHEDULER: bool = True
     DEMO: bool = Field(default=True, description="seed the demo town on first start")
     TIMEZONE: str = "Europe/Moscow"
+    PDF_FONT: Path | None = Field(default=None, description="a TrueType font with Cyrillic glyphs for PDFs")
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -173,6 +174,10 @@ class Settings(BaseSettings):
         if self.PUBLIC_URL:
             return f"{self.PUBLIC_URL}/app"
         return None
+
+    @property
+    def files_dir(self) -> Path:
+        return self.DATA_DIR / "files"
 
     @property
     def local_url(self) -> str:

@@ -26,3 +26,12 @@ class ForgetCB(CallbackData, prefix="forget"):
 
 class MenuCB(CallbackData, prefix="menu"):
     action: Literal["language", "privacy", "town", "phone"]
+
+
+class AppealRateCB(CallbackData, prefix="rate"):
+    appeal_id: int
+    stars: int
+
+
+class AppealReplyCB(CallbackData, prefix="areply"):
+    appeal_id: int

@@ -43,7 +43,7 @@ def build(runtime: Runtime, *, bot_session=None):  # noqa: ANN001, ANN201
 
         bot = create_bot(settings, session=bot_session)
         dp = create_dispatcher(runtime)
-        runtime.notifier = TelegramNotifier(bot, runtime.sessionmaker, settings.DEFAULT_LOCALE)
+        runtime.notifier = TelegramNotifier(bot, settings)
         routers.append(webhook_router(runtime, dp, bot))
     return create_app(runtime, routers=routers), bot, dp
 

@@ -1,0 +1,164 @@
+"""Documents: numbering per registry and year, templates, registration and rendering."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.audit import service as audit
+from backend.core.documents.models import DocStatus, Document, DocumentLink, DocumentTemplate, RegistrySequence
+from backend.db import utcnow
+from backend.errors import Invalid, NotFound
+from backend.i18n import N_
+
+# Registration journals' prefixes as they appear in the number, e.g. ИСХ-2026-000001.
+JOURNAL_PREFIX = {"outgoing": "ИСХ", "incoming": "ВХ", "internal": "ВН"}
+
+_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+async def next_number(session: AsyncSession, *, municipality_id: int, journal: str, year: int) -> int:
+    """The next number in a registration journal for a year; gap-free within committed transactions.
+
+    The UPDATE takes a row lock on PostgreSQL (SQLite has one writer), so concurrent
+    registrations never share a number.
+    """
+    stmt = (
+        update(RegistrySequence)
+        .where(RegistrySequence.municipality_id == municipality_id, RegistrySequence.journal == journal, RegistrySequence.year == year)
+        .values(last_value=RegistrySequence.last_value + 1)
+        .returning(RegistrySequence.last_value)
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    if value is not None:
+        return value
+    try:
+        async with session.begin_nested():
+            session.add(RegistrySequence(municipality_id=municipality_id, journal=journal, year=year, last_value=1))
+        return 1
+    except IntegrityError:  # another transaction created the row first: take the next number from it
+        value = (await session.execute(stmt)).scalar_one()
+        return value
+
+
+def render_template(source: str, context: dict[str, Any]) -> str:
+    """Render a template in Jinja2's sandbox; a mistake in it is a clear Invalid, not a 500."""
+    try:
+        return _env.from_string(source).render(**context).strip()
+    except jinja2.UndefinedError as exc:
+        raise Invalid(N_("The template uses an unknown field: {error}"), error=str(exc)) from None
+    except jinja2.TemplateError as exc:
+        raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
+
+
+async def template_for(session: AsyncSession, *, municipality_id: int, key: str) -> DocumentTemplate | None:
+    """The town's own template for `key`, else the shared one."""
+    rows = await session.scalars(
+        select(DocumentTemplate).where(
+            DocumentTemplate.key == key,
+            (DocumentTemplate.municipality_id == municipality_id) | DocumentTemplate.municipality_id.is_(None),
+        )
+    )
+    found = list(rows)
+    own = [t for t in found if t.municipality_id == municipality_id]
+    return (own or found or [None])[0]
+
+
+async def upsert_template(
+    session: AsyncSession, *, municipality_id: int | None, key: str, kind: str, title: str, body: str
+) -> DocumentTemplate:
+    """Create or replace a template (checked by rendering it in the sandbox first)."""
+    try:
+        _env.parse(body)
+    except jinja2.TemplateSyntaxError as exc:
+        raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
+    same_town = (
+        DocumentTemplate.municipality_id.is_(None)
+        if municipality_id is None
+        else DocumentTemplate.municipality_id == municipality_id
+    )
+    tpl = await session.scalar(select(DocumentTemplate).where(same_town, DocumentTemplate.key == key))
+    if tpl is None:
+        tpl = DocumentTemplate(municipality_id=municipality_id, key=key, kind=kind, title=title, body=body)
+        session.add(tpl)
+    else:
+        tpl.kind, tpl.title, tpl.body = kind, title, body
+    await session.flush()
+    return tpl
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    municipality_id: int,
+    direction: str,
+    kind: str,
+    title: str,
+    body: str,
+    requisites: dict[str, Any],
+    author_id: int | None,
+    signer_id: int | None,
+    origin: tuple[str, int] | None = None,
+    now: datetime | None = None,
+) -> Document:
+    """Create a document already signed and registered: it gets its registry number now."""
+    now = now or utcnow()
+    journal = direction
+    seq = await next_number(session, municipality_id=municipality_id, journal=journal, year=now.year)
+    number = f"{JOURNAL_PREFIX[journal]}-{now.year}-{seq:06d}"
+    doc = Document(
+        municipality_id=municipality_id,
+        direction=direction,
+        kind=kind,
+        journal=journal,
+        year=now.year,
+        seq=seq,
+        number=number,
+        title=title,
+        body=body,
+        requisites={**requisites, "number": number, "date": now.date().isoformat()},
+        status=DocStatus.REGISTERED.value,
+        author_id=author_id,
+        signer_id=signer_id,
+        origin_type=origin[0] if origin else None,
+        origin_id=origin[1] if origin else None,
+        signed_at=now,
+        registered_at=now,
+    )
+    session.add(doc)
+    await session.flush()
+    await audit.record(
+        session, action="document.register", object_type="document", object_id=doc.id, actor_id=author_id,
+        municipality_id=municipality_id, after={"number": number, "kind": kind},
+    )
+    return doc
+
+
+async def link(session: AsyncSession, *, from_id: int, to_id: int, relation: str) -> None:
+    """Relate two documents."""
+    session.add(DocumentLink(from_id=from_id, to_id=to_id, relation=relation))
+    await session.flush()
+
+
+async def mark_sent(session: AsyncSession, *, document_id: int, now: datetime | None = None) -> None:
+    """The document reached its addressee."""
+    doc = await session.get(Document, document_id)
+    if doc is None:
+        raise NotFound(N_("Document not found."))
+    doc.status = DocStatus.SENT.value
+    doc.sent_at = now or utcnow()
+
+
+async def for_origin(session: AsyncSession, *, origin_type: str, origin_id: int) -> list[Document]:
+    """Documents created from one object (an appeal's answers), oldest first."""
+    return list(
+        await session.scalars(
+            select(Document).where(Document.origin_type == origin_type, Document.origin_id == origin_id).order_by(Document.id)
+        )
+    )

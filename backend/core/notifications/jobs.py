@@ -1,0 +1,20 @@
+"""Delivering the outbox every few seconds."""
+
+from __future__ import annotations
+
+from backend.core.notifications import service
+from backend.core.notifications.port import NullNotifier
+from backend.runtime import Runtime
+from backend.scheduler import Job
+
+
+async def deliver(runtime: Runtime) -> None:
+    if isinstance(runtime.notifier, NullNotifier):
+        return  # no messenger: messages wait in the outbox until one is configured
+    await service.deliver_pending(
+        runtime.sessionmaker, runtime.notifier,
+        files_root=runtime.settings.files_dir, default_locale=runtime.settings.DEFAULT_LOCALE,
+    )
+
+
+JOBS = [Job(id="notifications.deliver", func=deliver, every_seconds=5)]

@@ -1,0 +1,1 @@
+"""Appeals (обращения граждан, Federal Law 59-FZ) and informal problem reports."""

@@ -1,0 +1,135 @@
+"""Appeals (59-FZ) and problem reports: one table, told apart by `kind`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, TimestampMixin, UTCDateTime, utcnow
+
+
+class AppealCategory(Base, TimestampMixin):
+    """A town's category of appeals, routed to a department; also an Open311 service."""
+
+    __tablename__ = "appeal_category"
+    __table_args__ = (UniqueConstraint("municipality_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    answer_template: Mapped[str | None] = mapped_column(Text)  # Jinja2; None: the town's or the shared default
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort: Mapped[int] = mapped_column(Integer, default=100)
+
+
+class Appeal(Base, TimestampMixin):
+    __tablename__ = "appeal"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "reg_number"),
+        # The queue: one town, open ones by due date; keyset on (due_at, id).
+        Index("ix_appeal_queue", "municipality_id", "status", "due_at", "id"),
+        Index("ix_appeal_town_due", "municipality_id", "due_at", "id"),
+        Index("ix_appeal_town_category", "municipality_id", "category_id", "due_at"),
+        Index("ix_appeal_town_assignee", "municipality_id", "assignee_id", "due_at"),
+        Index("ix_appeal_author", "author_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("appeal_category.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    source: Mapped[str] = mapped_column(String(16), default="bot")  # bot, open311, miniapp
+
+    # What the citizen gave: copies, so the record stays as filed (and anonymizable).
+    full_name: Mapped[str | None] = mapped_column(String(256))
+    reply_address: Mapped[str | None] = mapped_column(String(500))
+    reply_address_type: Mapped[str | None] = mapped_column(String(8))  # email, postal
+    phone: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    reg_number: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extension_reason: Mapped[str | None] = mapped_column(String(500))
+    redirected_to: Mapped[str | None] = mapped_column(String(300))
+    redirected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    answer_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    no_answer_reason: Mapped[str | None] = mapped_column(String(300))  # a msgid, or a clerk's own words
+    route_to_competent_body: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged_obscene: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged_for_head: Mapped[bool] = mapped_column(Boolean, default=False)  # repeated: stop correspondence?
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id", ondelete="SET NULL"))
+
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id", ondelete="SET NULL"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(String(1000))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    open311_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AppealComment(Base, TimestampMixin):
+    """Internal notes of clerks, requests for information, and the resident's replies."""
+
+    __tablename__ = "appeal_comment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # note, info_request, resident_reply
+    body: Mapped[str] = mapped_column(Text)
+
+
+class AppealLink(Base, TimestampMixin):
+    """A repeated appeal linked to earlier ones of the same author (59-FZ art. 11 p. 5)."""
+
+    __tablename__ = "appeal_link"
+    __table_args__ = (UniqueConstraint("appeal_id", "related_id", "relation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"), index=True)
+    related_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"))
+    relation: Mapped[str] = mapped_column(String(16))  # repeat, duplicate
+
+
+class AppealReminder(Base):
+    """A deadline reminder that went out; the unique key makes every reminder fire once."""
+
+    __tablename__ = "appeal_reminder"
+    __table_args__ = (UniqueConstraint("appeal_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Open311Key(Base, TimestampMixin):
+    """An API key a town admin issues so an Open311 client may POST reports."""
+
+    __tablename__ = "open311_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
