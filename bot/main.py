@@ -18,7 +18,7 @@ import uvicorn
 
 from backend import backup as backups
 from backend.app import create_app
-from backend.core.demo import service as demo
+from backend import demo
 from backend.core.users import service as users
 from backend.core.users.models import Role
 from backend.db import unit_of_work

@@ -10,10 +10,13 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from backend.core.notifications.port import Attachment, Unreachable
-from backend.i18n import translate
+from backend.i18n import N_, translate
 from backend.settings import Settings
 from bot.callbacks import AppealRateCB, AppealReplyCB
 
+RATE_PROMPT = N_("How satisfied are you with the answer? Rate it from 1 to 5.")
+REPLY = N_("✍️ Reply")
+OPEN_APPEAL = N_("Open the appeal")
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -43,13 +46,13 @@ class TelegramNotifier:
                 InlineKeyboardButton(text=f"{n} ⭐", callback_data=AppealRateCB(appeal_id=action["appeal_id"], stars=n).pack())
                 for n in range(1, 6)
             ]
-            return translate("How satisfied are you with the answer? Rate it from 1 to 5.", locale), InlineKeyboardMarkup(inline_keyboard=[row])
+            return translate(RATE_PROMPT, locale), InlineKeyboardMarkup(inline_keyboard=[row])
         if kind == "reply_to_appeal":
-            button = InlineKeyboardButton(text=translate("✍️ Reply", locale), callback_data=AppealReplyCB(appeal_id=action["appeal_id"]).pack())
+            button = InlineKeyboardButton(text=translate(REPLY, locale), callback_data=AppealReplyCB(appeal_id=action["appeal_id"]).pack())
             return None, InlineKeyboardMarkup(inline_keyboard=[[button]])
         if kind == "open_appeal" and self.settings.miniapp_base:
             url = f"{self.settings.miniapp_base}/appeals/?town={action['municipality_id']}&appeal={action['appeal_id']}"
-            button = InlineKeyboardButton(text=translate("Open the appeal", locale), web_app=WebAppInfo(url=url))
+            button = InlineKeyboardButton(text=translate(OPEN_APPEAL, locale), web_app=WebAppInfo(url=url))
             return None, InlineKeyboardMarkup(inline_keyboard=[[button]])
         return None, None
 

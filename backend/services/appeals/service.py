@@ -456,7 +456,7 @@ async def _move(session: AsyncSession, appeal: Appeal, target: Status, *, actor_
         return
     if not rules.can_transition(current, target):
         raise Conflict(
-            N_("An appeal that is {current} cannot become {target}."),
+            N_("An appeal that is «{current_msgid}» cannot become «{target_msgid}»."),
             current_msgid=STATUS_TITLES[current], target_msgid=STATUS_TITLES[target],
         )
     appeal.status = target.value
@@ -674,7 +674,7 @@ async def answer(
         raise Conflict(N_("This report was merged into another; answer that one."))
     if not rules.can_transition(Status(appeal.status), Status.ANSWERED):
         raise Conflict(
-            N_("An appeal that is {current} cannot become {target}."),
+            N_("An appeal that is «{current_msgid}» cannot become «{target_msgid}»."),
             current_msgid=STATUS_TITLES[Status(appeal.status)], target_msgid=STATUS_TITLES[Status.ANSWERED],
         )
     town = await session.get(Municipality, appeal.municipality_id)
