@@ -47,5 +47,5 @@ def setup_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiosqlite", "httpx", "apscheduler.executors.default", "uvicorn.access", "alembic.runtime.plugins"):
+    for noisy in ("aiosqlite", "httpx", "apscheduler.executors.default", "apscheduler.scheduler", "uvicorn.access", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

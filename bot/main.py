@@ -55,6 +55,38 @@ async def _print_links(runtime: Runtime) -> None:
         print(f"  {who:<10} {url}", flush=True)
 
 
+async def start_bot(runtime: Runtime, bot, dp) -> asyncio.Task | None:  # noqa: ANN001
+    """Register commands and the menu button, then the webhook (PUBLIC_URL) or long polling;
+    returns the polling task, if any."""
+    from bot import commands
+
+    settings = runtime.settings
+    await commands.register(bot, settings)
+    if settings.PUBLIC_URL:
+        await bot.set_webhook(
+            f"{settings.PUBLIC_URL}/telegram/webhook",
+            secret_token=settings.webhook_secret,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+        log.info("bot: webhook set to %s/telegram/webhook", settings.PUBLIC_URL)
+        return None
+    await bot.delete_webhook()
+    log.info("bot: long polling (no PUBLIC_URL)")
+    return asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False, allowed_updates=dp.resolve_used_update_types())
+    )
+
+
+async def stop_bot(bot, dp, polling: asyncio.Task | None) -> None:  # noqa: ANN001
+    if polling is not None:
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+    await bot.session.close()
+    await dp.storage.close()
+
+
 async def serve(settings: Settings) -> None:
     runtime = Runtime.build(settings)
     app, bot, dp = build(runtime)
@@ -63,20 +95,7 @@ async def serve(settings: Settings) -> None:
     if scheduler:
         scheduler.start()
     if bot is not None and dp is not None:
-        from bot import commands
-
-        await commands.register(bot, settings)
-        if settings.PUBLIC_URL:
-            await bot.set_webhook(
-                f"{settings.PUBLIC_URL}/telegram/webhook",
-                secret_token=settings.webhook_secret,
-                allowed_updates=dp.resolve_used_update_types(),
-            )
-            log.info("bot: webhook set to %s/telegram/webhook", settings.PUBLIC_URL)
-        else:
-            await bot.delete_webhook()
-            polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False))
-            log.info("bot: long polling (no PUBLIC_URL)")
+        polling = await start_bot(runtime, bot, dp)
     else:
         log.info("bot is off: BOT_TOKEN is not set")
         await _print_links(runtime)
@@ -85,14 +104,10 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
-        if polling is not None and dp is not None:
-            await dp.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                await polling
         if scheduler:
             scheduler.shutdown(wait=False)
-        if bot is not None:
-            await bot.session.close()
+        if bot is not None and dp is not None:
+            await stop_bot(bot, dp, polling)
         await runtime.close()
 
 

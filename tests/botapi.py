@@ -3,6 +3,7 @@ configured TELEGRAM_API_URL end to end: it records each call and answers like Te
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -14,6 +15,7 @@ from aiohttp import web
 class FakeBotAPI:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.pending_updates: list[dict[str, Any]] = []  # handed out once by getUpdates
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
@@ -35,7 +37,9 @@ class FakeBotAPI:
             chat_id = int(params.get("chat_id", 0))
             result = {"message_id": next(self._ids), "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}
         elif method == "getUpdates":
-            result = []
+            result, self.pending_updates = self.pending_updates, []
+            if not result:
+                await asyncio.sleep(0.05)  # a short "long poll", so the loop doesn't spin
         return web.json_response({"ok": True, "result": result})
 
     async def start(self) -> str:

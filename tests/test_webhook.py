@@ -102,3 +102,58 @@ async def test_webhook_through_configured_bot_api_server(db_url, tmp_path):
         await dp.storage.close()
         await runtime.close()
         await api.stop()
+
+
+async def test_start_registers_commands_menu_and_webhook(db_url, tmp_path):
+    """With PUBLIC_URL: commands in ru, en and default, the hub menu button, the webhook with its secret."""
+    from bot.main import start_bot, stop_bot
+
+    api = FakeBotAPI()
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test", MINIAPP_URL=None)
+    runtime = Runtime.build(settings)
+    app, bot, dp = build(runtime)
+    try:
+        assert await start_bot(runtime, bot, dp) is None
+        assert api.methods() == ["setMyCommands", "setMyCommands", "setMyCommands", "setChatMenuButton", "setWebhook"]
+        langs = [p.get("language_code") for m, p in api.calls[:3]]
+        assert langs == ["ru", "en", None]
+        import json
+
+        ru_commands = json.loads(api.calls[0][1]["commands"])
+        assert {"command": "privacy", "description": "Согласие на обработку персональных данных"} in ru_commands
+        menu = json.loads(api.calls[3][1]["menu_button"])
+        assert menu == {"type": "web_app", "text": "Сервисы", "web_app": {"url": "https://glocal.test/app/hub/"}}
+        hook = api.calls[4][1]
+        assert hook["url"] == "https://glocal.test/telegram/webhook" and hook["secret_token"] == settings.webhook_secret
+        assert "message" in json.loads(hook["allowed_updates"]) and "callback_query" in json.loads(hook["allowed_updates"])
+    finally:
+        await stop_bot(bot, dp, None)
+        await runtime.close()
+        await api.stop()
+
+
+async def test_long_polling_without_public_url(db_url, tmp_path):
+    """Without PUBLIC_URL the bot deletes any webhook and long-polls the configured Bot API."""
+    from bot.main import start_bot, stop_bot
+
+    api = FakeBotAPI()
+    api.pending_updates.append(U.message(U.tg_user(905), "/help"))
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, MINIAPP_URL=None)
+    runtime = Runtime.build(settings)
+    app, bot, dp = build(runtime)
+    polling = await start_bot(runtime, bot, dp)
+    try:
+        assert polling is not None
+        for _ in range(200):
+            if "sendMessage" in api.methods():
+                break
+            await asyncio.sleep(0.02)
+        assert "deleteWebhook" in api.methods() and "getUpdates" in api.methods()
+        sent = [p for m, p in api.calls if m == "sendMessage"]
+        assert sent[0]["chat_id"] == "905" and sent[0]["text"].startswith("Что я умею:")
+    finally:
+        await stop_bot(bot, dp, polling)
+        await runtime.close()
+        await api.stop()
