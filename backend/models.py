@@ -3,12 +3,19 @@
 from backend.core.audit.models import AuditLog
 from backend.core.documents.models import Document, DocumentLink, DocumentTemplate, RegistrySequence
 from backend.core.files.models import StoredFile
-from backend.core.notifications.models import OutboxMessage
 from backend.core.municipalities.models import Department, Municipality, Region
+from backend.core.notifications.models import OutboxMessage
 from backend.core.privacy.models import Consent
 from backend.core.users.models import Membership, User
 from backend.db import Base
-from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealReminder, Open311Key
+from backend.services.appeals.models import (
+    Appeal,
+    AppealCategory,
+    AppealComment,
+    AppealLink,
+    AppealReminder,
+    Open311Key,
+)
 
 __all__ = [
     "Appeal", "AppealCategory", "AppealComment", "AppealLink", "AppealReminder", "AuditLog", "Base", "Consent",

@@ -27,7 +27,7 @@ class Runtime:
     notifier: Notifier = field(default_factory=NullNotifier)
 
     @classmethod
-    def build(cls, settings: Settings) -> "Runtime":
+    def build(cls, settings: Settings) -> Runtime:
         if settings.is_sqlite:
             settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.DATABASE_URL)

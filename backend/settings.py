@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _webhook_needs_token(self) -> "Settings":
+    def _webhook_needs_token(self) -> Settings:
         if self.PUBLIC_URL and not self.BOT_TOKEN:
             raise ValueError("PUBLIC_URL is set but BOT_TOKEN is not: a webhook needs a bot")
         return self

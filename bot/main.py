@@ -17,8 +17,8 @@ from pathlib import Path
 import uvicorn
 
 from backend import backup as backups
-from backend.app import create_app
 from backend import demo
+from backend.app import create_app
 from backend.core.users import service as users
 from backend.core.users.models import Role
 from backend.db import unit_of_work

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User as TgUser
+from aiogram.types import TelegramObject, Update
+from aiogram.types import User as TgUser
 
 from backend.core.users import service as users
 from backend.db import unit_of_work

@@ -356,7 +356,7 @@ async def test_reminders_on_a_fake_clock_fire_once(runtime, harness):
     sent_kinds = []
     moment = datetime(2026, 3, 20, tzinfo=UTC)
     while moment < ap.due_at + timedelta(days=3):
-        n = await seed(runtime, lambda s: appeals.send_reminders(s, now=moment))
+        n = await seed(runtime, lambda s, at=moment: appeals.send_reminders(s, now=at))
         if n:
             async with runtime.sessionmaker() as s:
                 kinds = {r.kind for r in await s.scalars(select(AppealReminder).where(AppealReminder.skipped.is_(False)))}

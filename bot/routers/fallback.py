@@ -4,14 +4,13 @@ conventions call for it (groups, channels)."""
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import ChatMemberUpdatedFilter, KICKED, MEMBER
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.users import service as users
 from backend.core.users.models import User
 from backend.i18n import gettext as _
-
 
 # Telegram splits pasted text at 4096 characters; anything near that outside a dialog is
 # almost certainly a paste that belongs in an appeal.

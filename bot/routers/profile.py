@@ -19,7 +19,6 @@ from bot.callbacks import ForgetCB, LangCB, MenuCB, PrivacyCB
 from bot.filters import I18nText
 
 
-
 async def language(message: Message) -> None:
     """Offer the languages."""
     await message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())

@@ -19,7 +19,6 @@ from bot import keyboards
 from bot.callbacks import MenuCB, TownCB
 
 
-
 async def send_menu(message: Message, session: AsyncSession, user: User, town: Municipality, settings: Settings, bot: Bot) -> None:
     """The main menu of a town: the miniapps the person's roles allow, and settings."""
     available = await components.for_person(session, user_id=user.id, town=town)

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db import Base, TimestampMixin, UTCDateTime
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     INCOMING = "incoming"
     OUTGOING = "outgoing"
     INTERNAL = "internal"
 
 
-class DocStatus(str, enum.Enum):
+class DocStatus(enum.StrEnum):
     DRAFT = "draft"
     SIGNED = "signed"
     REGISTERED = "registered"

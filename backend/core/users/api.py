@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.schemas import TownOut
 from backend.core.privacy import service as privacy
 from backend.core.users import service
-from backend.core.users.schemas import ConsentOut, MembershipOut, MeOut, MeUpdate
 from backend.core.users.models import User
+from backend.core.users.schemas import ConsentOut, MembershipOut, MeOut, MeUpdate
 from backend.deps import CurrentUser, SessionDep
 from backend.i18n import get_locale, set_locale
-from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
 

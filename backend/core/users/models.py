@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db import Base, TimestampMixin, UTCDateTime, utcnow
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     RESIDENT = "resident"
     ENTREPRENEUR = "entrepreneur"
     INVESTOR = "investor"
@@ -24,7 +24,7 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
-class IdentityLevel(str, enum.Enum):
+class IdentityLevel(enum.StrEnum):
     """How sure the town is of who the person is (59-FZ appeals need a configured level)."""
 
     TELEGRAM = "telegram"  # a chat account only

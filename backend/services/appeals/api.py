@@ -12,19 +12,17 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
+from backend.core.documents import pdf
 from backend.core.documents.models import Document
 from backend.core.files import service as files
 from backend.core.files.models import StoredFile
-from backend.core.users import service as users
 from backend.core.users.models import User
 from backend.db import utcnow
 from backend.deps import CurrentUser, MemberDep, SessionDep, SettingsDep, TownAccess, town_access
-from backend.core.documents import pdf
-from backend.errors import Invalid
 from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.services.appeals import rules, service
-from backend.services.appeals.models import Appeal, AppealCategory
+from backend.services.appeals.models import Appeal
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
     AnswerIn,
