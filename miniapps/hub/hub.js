@@ -1,0 +1,105 @@
+// The hub: a greeting, the current town (with a switcher) and the town's services.
+import { _, act, api, appUrl, errorView, format, h, haptic, spinner, start, useLocale } from "../shared/glocal.js";
+
+const root = document.getElementById("app");
+let me = null;
+let choosing = false; // the town list is open instead of the services
+
+async function main() {
+  await start();
+  await load();
+}
+
+async function load() {
+  root.replaceChildren(spinner());
+  try {
+    me = await api("/me");
+    await useLocale(me.locale);
+    await render();
+  } catch (error) {
+    root.replaceChildren(errorView(error, load));
+  }
+}
+
+async function render() {
+  document.title = _("Services");
+  const town = me.current_municipality;
+  const content = h("section", { id: "content", "aria-busy": "true" }, spinner());
+  root.replaceChildren(greeting(town), content);
+  try {
+    // Without a town there are no services yet: the person picks one first.
+    content.replaceChildren(...(town && !choosing ? await services(town) : await towns(town)));
+  } catch (error) {
+    content.replaceChildren(errorView(error, render));
+  }
+  content.removeAttribute("aria-busy");
+}
+
+function greeting(town) {
+  const hello = me.first_name ? format(_("Hello, {name}!"), { name: me.first_name }) : _("Hello!");
+  return h(
+    "header",
+    {},
+    h("h1", {}, hello),
+    town &&
+      h(
+        "p",
+        { class: "town-line" },
+        h("span", { id: "town" }, format(_("Your town: {town}"), { town: town.name })),
+        h("button", { type: "button", class: "link", "aria-expanded": String(choosing), onclick: toggleChooser }, _("Change town")),
+      ),
+  );
+}
+
+function toggleChooser() {
+  choosing = !choosing;
+  render();
+}
+
+async function services(town) {
+  const list = await api("/municipalities/" + town.id + "/services");
+  if (!list.length) return [h("p", { class: "hint" }, _("No services are available here yet."))];
+  return [
+    h("h2", {}, _("Services")),
+    h(
+      "nav",
+      { class: "cards" },
+      list.map((service) =>
+        h(
+          "a",
+          { class: "card", href: appUrl(service.path), "data-slug": service.slug },
+          h("span", { class: "card-icon", "aria-hidden": "true" }, service.icon),
+          h("span", { class: "card-text" }, h("strong", {}, service.title), h("span", { class: "hint" }, service.description)),
+        ),
+      ),
+    ),
+  ];
+}
+
+async function towns(current) {
+  const list = await api("/municipalities");
+  if (!list.length) return [h("p", { class: "hint" }, _("No town is connected yet. Please come back later."))];
+  return [
+    h("h2", {}, _("Choose your town:")),
+    h(
+      "div",
+      { class: "cards" },
+      list.map((town) =>
+        h(
+          "button",
+          { type: "button", class: "card", "aria-current": town.id === current?.id ? "true" : false, onclick: act(() => choose(town)) },
+          town.name,
+        ),
+      ),
+    ),
+  ];
+}
+
+async function choose(town) {
+  me = await api("/me", { method: "PATCH", body: { municipality_id: town.id } });
+  choosing = false;
+  haptic("success");
+  await render();
+}
+
+main();
