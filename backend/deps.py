@@ -54,10 +54,14 @@ async def get_current_user(
 ) -> User:
     if not authorization or not authorization.startswith("tma "):
         raise Unauthorized(N_("Open this app from the bot: launch data is missing."))
-    user = await auth.authenticate(
+    user, data = await auth.authenticate(
         session, init_data=authorization[4:], token=settings.signing_token, max_age=settings.AUTH_MAX_AGE
     )
-    locale = user.locale or normalize_locale(request.headers.get("accept-language"), settings.DEFAULT_LOCALE)
+    # The profile's language, else the Telegram client's (as in the bot), else the browser's.
+    telegram_language = data.user.get("language_code")
+    locale = user.locale or normalize_locale(
+        telegram_language or request.headers.get("accept-language"), settings.DEFAULT_LOCALE
+    )
     set_locale(locale)
     request.state.locale = locale
     return user

@@ -135,3 +135,15 @@ async def test_i18n_catalog_for_miniapps(client):
 async def test_miniapps_are_served(client):
     r = await client.get("/app/hub/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+
+
+async def test_language_comes_from_profile_then_launch_data(client, runtime):
+    town = await seed(runtime, lambda s: make_town(s, slug="lang", name="Язык"))
+    en = {"id": 807, "first_name": "Tom", "language_code": "en"}
+    r = await client.get(f"/api/v1/municipalities/{town.id}/services", headers=tma(runtime, en))
+    assert r.json() == {"error": "not_found", "message": "Town not found."}
+    await client.patch("/api/v1/me", json={"locale": "ru"}, headers=tma(runtime, en))
+    r = await client.get(f"/api/v1/municipalities/{town.id}/services", headers=tma(runtime, en))
+    assert r.json()["message"] == "Город не найден."
+    r = await client.get("/api/v1/privacy", headers=tma(runtime, en))
+    assert r.json()["given_at"] is None

@@ -13,8 +13,8 @@ from backend.core.users.models import User
 
 async def authenticate(
     session: AsyncSession, *, init_data: str, token: str, max_age: int, now: datetime | None = None
-) -> User:
-    """Verify launch data and return the person, created on first contact."""
+) -> tuple[User, initdata.InitData]:
+    """Verify launch data and return the person (created on first contact) and the data."""
     data = initdata.verify(init_data, token=token, max_age=max_age, now=now)
     u = data.user
     user, _created = await users.upsert_telegram_user(
@@ -24,4 +24,4 @@ async def authenticate(
         last_name=u.get("last_name"),
         username=u.get("username"),
     )
-    return user
+    return user, data

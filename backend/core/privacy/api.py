@@ -13,7 +13,12 @@ router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 async def _policy(session, user) -> PolicyOut:  # noqa: ANN001
     consent = await service.active_consent(session, user_id=user.id)
-    return PolicyOut(version=service.POLICY_VERSION, text=service.policy_text(), accepted=consent is not None)
+    return PolicyOut(
+        version=service.POLICY_VERSION,
+        text=service.policy_text(),
+        accepted=consent is not None,
+        given_at=consent.given_at if consent else None,
+    )
 
 
 @router.get("/privacy", response_model=PolicyOut)

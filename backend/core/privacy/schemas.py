@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 
@@ -7,3 +9,4 @@ class PolicyOut(BaseModel):
     version: str
     text: str
     accepted: bool
+    given_at: datetime | None = None
