@@ -7,6 +7,7 @@ from backend.core.privacy import service as privacy
 from backend.i18n import N_
 from backend.services.appeals import service
 from backend.services.appeals.api import router
+from backend.services.appeals.open311 import ROUTERS as OPEN311_ROUTERS
 
 APPEALS = register(
     Manifest(
@@ -24,4 +25,4 @@ privacy.register("appeals", exporter=service.export_personal_data, eraser=servic
 files.register_access("appeal", service.may_see)
 files.register_access("document", service.may_see_document)
 
-ROUTERS = [router]
+ROUTERS = [router, *OPEN311_ROUTERS]
