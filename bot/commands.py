@@ -10,11 +10,14 @@ from backend.settings import SUPPORTED_LOCALES, Settings
 
 COMMANDS = [
     ("start", N_("Main menu")),
+    ("appeal", N_("Write to the administration")),
+    ("myappeals", N_("My appeals")),
     ("language", N_("Interface language")),
     ("privacy", N_("Personal data consent")),
     ("phone", N_("Share your phone number")),
     ("mydata", N_("Everything stored about me")),
     ("forget", N_("Delete my personal data")),
+    ("cancel", N_("Cancel the current dialog")),
     ("help", N_("Help")),
 ]
 

@@ -16,7 +16,7 @@ from backend.runtime import Runtime
 from backend.settings import Settings
 from bot import errors
 from bot.middlewares import DbSessionMiddleware, ObservabilityMiddleware, ThrottlingMiddleware, UserMiddleware
-from bot.routers import fallback, profile, start
+from bot.routers import appeals, fallback, profile, start
 
 
 def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
@@ -47,7 +47,9 @@ def create_dispatcher(runtime: Runtime, *, storage: BaseStorage | None = None, i
     dp = Dispatcher(storage=storage, events_isolation=isolation, runtime=runtime, settings=runtime.settings)
     for mw in (ObservabilityMiddleware, ThrottlingMiddleware, DbSessionMiddleware, UserMiddleware):
         dp.update.outer_middleware(mw(runtime))
+    # appeals sits before profile: inside its dialog it takes the contact and the consent
+    # button first, hands them to profile's handlers and goes on with the dialog.
     dp.include_routers(
-        errors.create_router(), start.create_router(), profile.create_router(), fallback.create_router()
+        errors.create_router(), start.create_router(), appeals.create_router(), profile.create_router(), fallback.create_router()
     )
     return dp

@@ -70,6 +70,36 @@ def contact(user: dict[str, Any], phone: str, *, owner_id: int | None = None) ->
     )
 
 
+def photo(user: dict[str, Any], file_id: str = "photo-1", *, caption: str | None = None, file_size: int = 2048) -> dict[str, Any]:
+    """A photo as Telegram sends it: several sizes, the largest last."""
+    sizes = [
+        {"file_id": f"{file_id}-thumb", "file_unique_id": f"{file_id}-t", "width": 90, "height": 68, "file_size": 512},
+        {"file_id": file_id, "file_unique_id": f"{file_id}-u", "width": 1280, "height": 960, "file_size": file_size},
+    ]
+    return message(user, photo=sizes, **({"caption": caption} if caption else {}))
+
+
+def document(
+    user: dict[str, Any], file_id: str = "doc-pdf-1", *, file_name: str = "scan.pdf", mime_type: str | None = "application/pdf", file_size: int = 4096
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"{file_id}-u", "file_name": file_name, "file_size": file_size}
+    if mime_type:
+        doc["mime_type"] = mime_type
+    return message(user, document=doc)
+
+
+def voice(user: dict[str, Any], file_id: str = "voice-1", *, duration: int = 3) -> dict[str, Any]:
+    return message(user, voice={"file_id": file_id, "file_unique_id": f"{file_id}-u", "duration": duration, "mime_type": "audio/ogg", "file_size": 1024})
+
+
+def location(user: dict[str, Any], latitude: float, longitude: float) -> dict[str, Any]:
+    return message(user, location={"latitude": latitude, "longitude": longitude})
+
+
+def sticker(user: dict[str, Any]) -> dict[str, Any]:
+    return message(user, sticker={"file_id": "st", "file_unique_id": "st-u", "type": "regular", "width": 1, "height": 1, "is_animated": False, "is_video": False})
+
+
 def my_chat_member(user: dict[str, Any], old: str, new: str) -> dict[str, Any]:
     bot = {"id": 42, "is_bot": True, "first_name": "Glocal"}
     return {
