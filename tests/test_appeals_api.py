@@ -247,8 +247,8 @@ async def test_redirect_window_and_single_extension(client, runtime):
     assert datetime.fromisoformat(r.json()["due_at"]) - due_before == timedelta(days=30)
     r = await client.post(f"{base}/{old.id}/extend", json={"days": 5, "reason": "Ещё раз"}, headers=h)
     assert r.status_code == 409 and r.json()["message"] == "Срок ответа уже продлевался один раз."
-    r = await client.post(f"{base}/{old.id}/extend", json={"days": 31, "reason": "x" * 5}, headers=h)
-    assert r.status_code == 422
+    r = await client.post(f"{base}/{fresh.id}/extend", json={"days": 31, "reason": "x" * 5}, headers=h)
+    assert r.status_code == 409  # fresh was redirected: its deadline no longer runs
 
 
 async def test_no_answer_reasons_and_head_only_stop(client, runtime, harness):

@@ -208,3 +208,21 @@ async def test_new_consent_stops_the_purge(runtime):
     assert await seed(runtime, lambda s: privacy.purge_withdrawn(s, now=utcnow())) == 0
     async with runtime.sessionmaker() as s:
         assert (await s.scalar(select(User).where(User.telegram_id == 951))).phone == "+79990000001"
+
+
+async def test_orphan_uploads_are_deleted_after_two_days(runtime):
+    from backend.core.files import service as files
+    from tests.factories import make_town
+
+    town = await seed(runtime, lambda s: make_town(s))
+    root = runtime.settings.files_dir
+
+    async def upload(s):
+        return await files.save(s, root=root, municipality_id=town.id, data=b"%PDF-1.4", filename="a.pdf", mime="application/pdf", owner_type="appeal")
+
+    orphan = await seed(runtime, upload)
+    kept = await seed(runtime, upload)
+    await seed(runtime, lambda s: files.attach(s, file_ids=[kept.id], owner_type="appeal", owner_id=1))
+    assert await seed(runtime, lambda s: files.delete_orphans(s, root=root, now=utcnow() + timedelta(days=1))) == 0
+    assert await seed(runtime, lambda s: files.delete_orphans(s, root=root, now=utcnow() + timedelta(days=3))) == 1
+    assert not files.path_of(root, orphan).exists() and files.path_of(root, kept).exists()

@@ -74,11 +74,14 @@ async def change_town(query: CallbackQuery, session: AsyncSession) -> None:
 
 HELP = N_(
     "/start — main menu\n"
+    "/appeal — write to the administration\n"
+    "/myappeals — your appeals and their status\n"
     "/language — interface language\n"
     "/privacy — personal data consent\n"
     "/phone — share your phone number\n"
     "/mydata — a file with everything stored about you\n"
     "/forget — delete your personal data\n"
+    "/cancel — stop the current dialog\n"
     "/help — this help"
 )
 

@@ -142,8 +142,17 @@ export function format(template, params) {
   return template.replace(/\{(\w+)\}/g, (match, key) => (Object.hasOwn(params, key) ? String(params[key]) : match));
 }
 
-export function formatDate(iso) {
-  return new Intl.DateTimeFormat(currentLocale, { dateStyle: "long" }).format(new Date(iso));
+// Deadlines end with the town's day, so dates are shown in the town's zone, not the device's.
+let currentTimeZone;
+
+/** Show dates in this IANA time zone (the town's); undefined: the device's. */
+export function useTimeZone(timeZone) {
+  currentTimeZone = timeZone || undefined;
+}
+
+/** A date in the interface language; `options` as for Intl.DateTimeFormat (default: long date). */
+export function formatDate(iso, options = { dateStyle: "long" }) {
+  return new Intl.DateTimeFormat(currentLocale, { timeZone: currentTimeZone, ...options }).format(new Date(iso));
 }
 
 // -- API -------------------------------------------------------------------------------
@@ -177,6 +186,28 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
   }
   if (raw) return response;
   return response.status === 204 ? null : response.json();
+}
+
+/** Save a fetched response as a file, named as its Content-Disposition says. A plain link
+ * cannot carry the Authorization header, so API downloads are fetched first, then saved. */
+export async function saveResponse(response, fallbackName) {
+  const url = URL.createObjectURL(await response.blob());
+  h("a", { href: url, download: dispositionName(response) || fallbackName }).click();
+  // The browser reads the blob after click() returns; free it a while later.
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+function dispositionName(response) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const encoded = header.match(/filename\*=UTF-8''([^;]+)/i)?.[1];
+  if (encoded) {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      // A malformed name: fall through to the plain one.
+    }
+  }
+  return header.match(/filename="([^"]+)"/)?.[1] || null;
 }
 
 /** An absolute URL of another miniapp page; our own pages get the launch hash. */
@@ -283,6 +314,35 @@ export function backButton(href, label) {
     return null;
   }
   return h("a", { class: "back", href }, h("span", { "aria-hidden": "true" }, "‹ "), label);
+}
+
+/** Back by calling `onBack` (for views inside one page): Telegram's back button in Telegram,
+ * else an in-page button. Returns {element, drop}: place `element` (null in Telegram) and call
+ * `drop()` when the view goes away. */
+export function backControl(onBack, label) {
+  if (supports("6.1")) {
+    tg.BackButton.onClick(onBack);
+    tg.BackButton.show();
+    return {
+      element: null,
+      drop() {
+        tg.BackButton.offClick(onBack);
+        tg.BackButton.hide();
+      },
+    };
+  }
+  const element = h("button", { type: "button", class: "back link", onclick: () => onBack() }, h("span", { "aria-hidden": "true" }, "‹ "), label);
+  return { element, drop: () => element.remove() };
+}
+
+/** A link that leaves the app: Telegram opens it in its browser, elsewhere a new tab does. */
+export function externalLink(href, attrs, ...children) {
+  const open = (event) => {
+    if (!supports("6.1")) return; // the browser follows target=_blank itself
+    event.preventDefault();
+    tg.openLink(href);
+  };
+  return h("a", { ...attrs, href, target: "_blank", rel: "noopener", onclick: open }, ...children);
 }
 
 /** A light vibration in Telegram; nothing elsewhere (a web page buzzing would surprise). */

@@ -12,13 +12,15 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.files.models import StoredFile
 from backend.core.users.models import Role
+from backend.db import utcnow
 from backend.errors import Invalid, NotFound
 from backend.i18n import N_
 
@@ -139,3 +141,18 @@ async def get_for(
     if check is None or not await check(session, user_id, municipality_id, roles, stored.owner_id):
         raise NotFound(N_("File not found."))
     return stored
+
+
+# Files uploaded for something never finished (a dialog cancelled, attachments removed).
+ORPHAN_AFTER = timedelta(days=2)
+
+
+async def delete_orphans(session: AsyncSession, *, root: Path, now: datetime | None = None) -> int:
+    """Delete files that never got an owner within ORPHAN_AFTER; returns how many."""
+    cutoff = (now or utcnow()) - ORPHAN_AFTER
+    orphans = list(await session.scalars(select(StoredFile).where(StoredFile.owner_id.is_(None), StoredFile.created_at < cutoff)))
+    for stored in orphans:
+        path_of(root, stored).unlink(missing_ok=True)
+    if orphans:
+        await session.execute(delete(StoredFile).where(StoredFile.id.in_([s.id for s in orphans])))
+    return len(orphans)

@@ -9,3 +9,4 @@ class TownOut(BaseModel):
     id: int
     slug: str
     name: str
+    timezone: str

@@ -27,6 +27,7 @@ from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
     AnswerIn,
     AppealCard,
+    AppealRef,
     AppealListItem,
     AssignIn,
     CategoryOut,
@@ -42,6 +43,7 @@ from backend.services.appeals.schemas import (
     QueueFilters,
     QueuePage,
     RedirectIn,
+    StaffOut,
     StatusCounts,
     StatusIn,
     TextIn,
@@ -99,7 +101,7 @@ def _item(a: Appeal, cats: dict[int, str], names: dict[int, str], counts: dict[i
         assignee_id=a.assignee_id, assignee_name=names.get(a.assignee_id or 0), full_name=a.full_name,
         excerpt=service.excerpt(a.text), registered_at=a.registered_at, due_at=a.due_at,
         deadline=rules.deadline_state(a.due_at, now).value if rules.is_open(Status(a.status)) else "none",
-        attachments=counts.get(a.id, 0),
+        attachments=counts.get(a.id, 0), source=a.source,
     )
 
 
@@ -129,12 +131,12 @@ async def appeal_counts(access: StaffDep, user: CurrentUser, session: SessionDep
     return StatusCounts(counts=counts, overdue=overdue)
 
 
-@router.get("/appeals/staff")
-async def appeal_staff(access: StaffDep, session: SessionDep) -> list[dict]:
+@router.get("/appeals/staff", response_model=list[StaffOut])
+async def appeal_staff(access: StaffDep, session: SessionDep) -> list[StaffOut]:
     """Colleagues an appeal can be assigned to."""
-    seen: dict[int, dict] = {}
+    seen: dict[int, StaffOut] = {}
     for u, role in await service.staff_of(session, municipality_id=access.town.id):
-        seen.setdefault(u.id, {"id": u.id, "name": u.full_name or u.display_name, "roles": []})["roles"].append(role)
+        seen.setdefault(u.id, StaffOut(id=u.id, name=u.full_name or u.display_name, roles=[])).roles.append(role)
     return list(seen.values())
 
 
@@ -161,7 +163,7 @@ async def export_queue(
             rows.append([
                 item.reg_number, _(service.KIND_TITLES[item.kind]), _(service.STATUS_TITLES[item.status]), item.category or "",
                 item.full_name or "", item.registered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
-                item.due_at.astimezone(tz).strftime("%d.%m.%Y") if item.due_at else "", item.assignee_name or "",
+                item.due_at.astimezone(tz).strftime("%d.%m.%Y"), item.assignee_name or "",
                 a.address or "", a.text,
             ])
         if cursor is None:
@@ -198,7 +200,9 @@ async def _card(session: AsyncSession, access: TownAccess, appeal: Appeal) -> Ap
     comments = await service.comments(session, appeal_id=appeal.id)
     names = await _names(session, {c.author_id for c in comments})
     history = await audit.history(session, object_type="appeal", object_id=appeal.id)
-    actor_names = await _names(session, {h.actor_id for h in history})
+    assignees = {(h.after or {}).get("assignee_id") for h in history}
+    actor_names = await _names(session, {h.actor_id for h in history} | assignees)
+    merged_into = await session.get(Appeal, appeal.merged_into_id) if appeal.merged_into_id else None
     docs = []
     for d in await _documents(session, appeal):
         f = await session.get(StoredFile, d.file_id) if d.file_id else None
@@ -214,18 +218,27 @@ async def _card(session: AsyncSession, access: TownAccess, appeal: Appeal) -> Ap
         answer_required=appeal.answer_required, no_answer_reason=_(appeal.no_answer_reason) if appeal.no_answer_reason else None,
         flagged_for_head=appeal.flagged_for_head, flagged_obscene=appeal.flagged_obscene,
         redirected_to=appeal.redirected_to, extended=appeal.extended_at is not None, merged_into_id=appeal.merged_into_id,
+        merged_into=AppealRef(id=merged_into.id, reg_number=merged_into.reg_number) if merged_into else None,
+        can_request_info=appeal.author_id is not None and rules.can_transition(Status(appeal.status), Status.INFO_REQUESTED),
         rating=appeal.rating, rating_comment=appeal.rating_comment,
         can_redirect=rules.is_open(Status(appeal.status)) and rules.can_redirect(appeal.registered_at, now, policy),
         allowed_statuses=sorted(rules.ALLOWED_TRANSITIONS[Status(appeal.status)]),
         files=[_file_out(town_id, f) for f in all_files],
         comments=[CommentOut(id=c.id, kind=c.kind, body=c.body, author=names.get(c.author_id or 0), created_at=c.created_at) for c in comments],
-        history=[HistoryOut(at=h.at, action=h.action, actor=actor_names.get(h.actor_id or 0), details=h.after) for h in history],
+        history=[HistoryOut(at=h.at, action=h.action, actor=actor_names.get(h.actor_id or 0), details=_details(h.after, actor_names)) for h in history],
         duplicates=[DuplicateOut(id=a.id, reg_number=a.reg_number, excerpt=service.excerpt(a.text, 80), score=round(s, 3), status=Status(a.status))
                     for a, s in await service.possible_duplicates(session, appeal=appeal)],
         linked=[DuplicateOut(id=a.id, reg_number=a.reg_number, excerpt=service.excerpt(a.text, 80), score=1.0, status=Status(a.status))
                 for a in await service.linked(session, appeal_id=appeal.id)],
         documents=docs,
     )
+
+
+def _details(after: dict | None, names: dict[int, str]) -> dict | None:
+    """Audit details for the card, with the assignee's name beside the id."""
+    if after and after.get("assignee_id") in names:
+        return {**after, "assignee_name": names[after["assignee_id"]]}
+    return after
 
 
 async def _documents(session: AsyncSession, appeal: Appeal) -> list[Document]:

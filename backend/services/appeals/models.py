@@ -37,6 +37,8 @@ class Appeal(Base, TimestampMixin):
         Index("ix_appeal_town_category", "municipality_id", "category_id", "due_at"),
         Index("ix_appeal_town_assignee", "municipality_id", "assignee_id", "due_at"),
         Index("ix_appeal_author", "author_id", "id"),
+        # Open311's public list: a town's reports by registration time.
+        Index("ix_appeal_town_kind_registered", "municipality_id", "kind", "registered_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.services.appeals.rules import Kind, Status
 
+MAX_ATTACHMENTS = 10
+
 
 class AppealDraft(BaseModel):
     """What a resident (or an Open311 client) files."""
@@ -16,13 +18,13 @@ class AppealDraft(BaseModel):
     kind: Kind
     category_id: int
     text: str = Field(min_length=1)
-    full_name: str | None = None
-    reply_address: str | None = None
-    phone: str | None = None
+    full_name: str | None = Field(default=None, max_length=256)
+    reply_address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=500)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    file_ids: list[int] = Field(default_factory=list, max_length=10)
+    file_ids: list[int] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     mentions_crime: bool = False
 
 
@@ -60,9 +62,10 @@ class AppealListItem(BaseModel):
     full_name: str | None
     excerpt: str
     registered_at: datetime
-    due_at: datetime | None
+    due_at: datetime
     deadline: str  # ok, due_soon, overdue, none
     attachments: int = 0
+    source: str = "bot"  # bot, open311, miniapp
 
 
 class QueuePage(BaseModel):
@@ -111,6 +114,17 @@ class DocumentOut(BaseModel):
     file: FileOut | None
 
 
+class AppealRef(BaseModel):
+    id: int
+    reg_number: str
+
+
+class StaffOut(BaseModel):
+    id: int
+    name: str
+    roles: list[str]
+
+
 class AppealCard(AppealListItem):
     text: str
     reply_address: str | None
@@ -127,6 +141,8 @@ class AppealCard(AppealListItem):
     redirected_to: str | None
     extended: bool
     merged_into_id: int | None
+    merged_into: AppealRef | None
+    can_request_info: bool
     rating: int | None
     rating_comment: str | None
     can_redirect: bool
@@ -161,7 +177,7 @@ class RedirectIn(BaseModel):
 
 
 class ExtendIn(BaseModel):
-    days: int = Field(ge=1, le=30)
+    days: int  # the town's limit is checked by the rules, with their own message
     reason: str = Field(min_length=3, max_length=500)
 
 

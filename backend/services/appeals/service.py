@@ -31,7 +31,7 @@ from backend.i18n import N_
 from backend.services.appeals import rules
 from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealReminder
 from backend.services.appeals.rules import Kind, NoAnswerReason, Status
-from backend.services.appeals.schemas import AppealDraft, QueueFilters
+from backend.services.appeals.schemas import MAX_ATTACHMENTS, AppealDraft, QueueFilters
 
 STAFF = frozenset({Role.CLERK, Role.DEPARTMENT_HEAD, Role.HEAD, Role.ADMIN})
 DEFAULT_TEXT_LIMIT = 10_000
@@ -216,6 +216,8 @@ async def submit(
         await _attach_files(session, appeal=appeal, file_ids=draft.file_ids, user_id=author.id if author else None)
     if kind.is_formal and author is not None:
         await _link_repeats(session, appeal=appeal)
+    if author is not None:
+        _remember_contacts(author, appeal)
     await audit.record(
         session, action="appeal.register", object_type="appeal", object_id=appeal.id, actor_id=appeal.author_id,
         municipality_id=town.id, after={"reg_number": reg_number, "kind": kind.value, "status": appeal.status, "source": source},
@@ -223,9 +225,19 @@ async def submit(
     return appeal
 
 
+def _remember_contacts(author: User, appeal: Appeal) -> None:
+    """Keep the name and reply address in the profile, so the next appeal is pre-filled."""
+    if appeal.full_name:
+        author.full_name = appeal.full_name
+    if appeal.reply_address_type == "email":
+        author.email = appeal.reply_address
+    elif appeal.reply_address_type == "postal":
+        author.postal_address = appeal.reply_address
+
+
 async def _attach_files(session: AsyncSession, *, appeal: Appeal, file_ids: list[int], user_id: int | None) -> None:
-    if len(file_ids) > 10:
-        raise Invalid(N_("At most 10 attachments."))
+    if len(file_ids) > MAX_ATTACHMENTS:
+        raise Invalid(N_("At most {max} attachments."), max=MAX_ATTACHMENTS)
     owned = list(
         await session.scalars(
             select(StoredFile).where(
