@@ -390,3 +390,24 @@ async def test_attachment_rules(runtime):
         await save(b"not a pdf", "fake.pdf", "application/pdf")
     async with runtime.sessionmaker() as s:
         assert await s.scalar(select(StoredFile).where(StoredFile.filename == "fake.pdf")) is None
+
+
+async def test_category_answer_template_is_sandboxed_and_used(client, runtime):
+    world = await seed(runtime, make_world)
+    a = world["a"]
+    head = await seed(runtime, lambda s: make_user(s, town=a["town"], roles=(Role.DEPARTMENT_HEAD,)))
+    url = f"{_base(world, 'a')}/appeal-categories/{a['category'].id}/answer-template"
+    r = await client.get(url, headers=tma(runtime, a["clerk"]))
+    assert "{{ reg_number }}" in r.json()["body"] and "resident_name" in r.json()["fields"]
+    r = await client.put(url, json={"body": "Ответ {{ reg_number }}"}, headers=tma(runtime, a["clerk"]))
+    assert r.status_code == 403
+    r = await client.put(url, json={"body": "{{ ''.__class__.__mro__ }}"}, headers=tma(runtime, head))
+    assert r.status_code == 200  # parses; the sandbox refuses it at render time
+    draft = await client.get(f"{_base(world, 'a')}/appeals/{a['appeal'].id}/answer-draft", headers=tma(runtime, a["clerk"]))
+    assert draft.status_code == 422 and draft.json()["message"].startswith("В шаблоне ошибка:")
+    r = await client.put(url, json={"body": "Ответ {{ secret_key }}"}, headers=tma(runtime, head))
+    assert r.status_code == 422 and r.json()["message"] == "Шаблон использует неизвестное поле: secret_key"
+    r = await client.put(url, json={"body": "Уважаемый(ая) {{ resident_name }}! По обращению {{ reg_number }}: {{ answer_text | default('') }}"}, headers=tma(runtime, head))
+    assert r.status_code == 200
+    draft = await client.get(f"{_base(world, 'a')}/appeals/{a['appeal'].id}/answer-draft", headers=tma(runtime, a["clerk"]))
+    assert draft.json()["body"] == f"Уважаемый(ая) Жителева Анна! По обращению {a['appeal'].reg_number}:"

@@ -226,3 +226,20 @@ async def test_orphan_uploads_are_deleted_after_two_days(runtime):
     assert await seed(runtime, lambda s: files.delete_orphans(s, root=root, now=utcnow() + timedelta(days=1))) == 0
     assert await seed(runtime, lambda s: files.delete_orphans(s, root=root, now=utcnow() + timedelta(days=3))) == 1
     assert not files.path_of(root, orphan).exists() and files.path_of(root, kept).exists()
+
+
+def test_json_logs_carry_update_and_user():
+    import json
+    import logging
+
+    from backend.logs import JsonFormatter, update_id_var, user_id_var
+
+    tokens = update_id_var.set(4242), user_id_var.set(17)
+    try:
+        record = logging.LogRecord("bot", logging.ERROR, __file__, 1, "update %s failed", (4242,), None)
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        update_id_var.reset(tokens[0])
+        user_id_var.reset(tokens[1])
+    assert line["msg"] == "update 4242 failed" and line["update_id"] == 4242 and line["user_id"] == 17
+    assert line["level"] == "ERROR" and line["logger"] == "bot"

@@ -57,6 +57,23 @@ def render_template(source: str, context: dict[str, Any]) -> str:
         raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
 
 
+TEMPLATE_FIELDS = frozenset(
+    {"resident_name", "reg_number", "registered_date", "due_date", "today", "clerk", "department", "town", "text", "answer_text"}
+)
+
+
+def check_template(source: str, fields: frozenset[str] = TEMPLATE_FIELDS) -> None:
+    """Refuse a template that does not parse or names a field the context never has."""
+    from jinja2 import meta
+
+    try:
+        unknown = meta.find_undeclared_variables(_env.parse(source)) - fields
+    except jinja2.TemplateSyntaxError as exc:
+        raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
+    if unknown:
+        raise Invalid(N_("The template uses an unknown field: {error}"), error=", ".join(sorted(unknown)))
+
+
 async def template_for(session: AsyncSession, *, municipality_id: int, key: str) -> DocumentTemplate | None:
     """The town's own template for `key`, else the shared one."""
     rows = await session.scalars(
@@ -73,11 +90,8 @@ async def template_for(session: AsyncSession, *, municipality_id: int, key: str)
 async def upsert_template(
     session: AsyncSession, *, municipality_id: int | None, key: str, kind: str, title: str, body: str
 ) -> DocumentTemplate:
-    """Create or replace a template (checked by rendering it in the sandbox first)."""
-    try:
-        _env.parse(body)
-    except jinja2.TemplateSyntaxError as exc:
-        raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
+    """Create or replace a template (checked in the sandbox first)."""
+    check_template(body)
     same_town = (
         DocumentTemplate.municipality_id.is_(None)
         if municipality_id is None

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
 from backend.core.documents import pdf
+from backend.core.documents import service as documents
+from backend.core.users.models import Role
 from backend.core.documents.models import Document
 from backend.core.files import service as files
 from backend.core.files.models import StoredFile
@@ -46,6 +48,8 @@ from backend.services.appeals.schemas import (
     StaffOut,
     StatusCounts,
     StatusIn,
+    TemplateIn,
+    TemplateOut,
     TextIn,
 )
 
@@ -109,6 +113,26 @@ def _item(a: Appeal, cats: dict[int, str], names: dict[int, str], counts: dict[i
 async def list_categories(access: MemberDep, session: SessionDep) -> list[CategoryOut]:
     """The town's categories of appeals."""
     return [CategoryOut.model_validate(c) for c in await service.categories(session, municipality_id=access.town.id)]
+
+
+ManagerDep = Annotated[TownAccess, Depends(town_access(Role.DEPARTMENT_HEAD, Role.HEAD, Role.ADMIN))]
+
+
+@router.get("/appeal-categories/{category_id}/answer-template", response_model=TemplateOut)
+async def get_answer_template(category_id: Annotated[int, Path()], access: StaffDep, session: SessionDep) -> TemplateOut:
+    """The Jinja2 template a category's answers start from, and the fields it may use."""
+    cat = await service.category(session, municipality_id=access.town.id, category_id=category_id)
+    return TemplateOut(body=await service.answer_template(session, category=cat), fields=sorted(documents.TEMPLATE_FIELDS))
+
+
+@router.put("/appeal-categories/{category_id}/answer-template", response_model=TemplateOut)
+async def put_answer_template(
+    category_id: Annotated[int, Path()], body: TemplateIn, access: ManagerDep, user: CurrentUser, session: SessionDep
+) -> TemplateOut:
+    """Set the category's answer template (department heads, the head, admins)."""
+    cat = await service.category(session, municipality_id=access.town.id, category_id=category_id)
+    await service.set_answer_template(session, category=cat, actor=user, body=body.body)
+    return TemplateOut(body=await service.answer_template(session, category=cat), fields=sorted(documents.TEMPLATE_FIELDS))
 
 
 @router.get("/appeals", response_model=QueuePage)

@@ -195,3 +195,12 @@ class MergeIn(BaseModel):
 
 class DraftOut(BaseModel):
     body: str
+
+
+class TemplateIn(BaseModel):
+    body: str | None = Field(default=None, max_length=20000)  # None: back to the town's default
+
+
+class TemplateOut(BaseModel):
+    body: str
+    fields: list[str]

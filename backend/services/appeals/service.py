@@ -656,14 +656,34 @@ def _template_context(appeal: Appeal, town: Municipality, department: Department
     }
 
 
+async def set_answer_template(session: AsyncSession, *, category: AppealCategory, actor: User, body: str | None) -> None:
+    """Set (or, with None, clear) a category's answer template, checked in the sandbox first."""
+    if body is not None:
+        documents.check_template(body)
+    category.answer_template = body
+    await audit.record(
+        session, action="appeal_category.template", object_type="appeal_category", object_id=category.id,
+        actor_id=actor.id, municipality_id=category.municipality_id, after={"set": body is not None},
+    )
+
+
+async def answer_template(session: AsyncSession, *, category: AppealCategory) -> str:
+    """The template the category's answers start from."""
+    if category.answer_template:
+        return category.answer_template
+    tpl = await documents.template_for(session, municipality_id=category.municipality_id, key="appeal_answer")
+    return tpl.body if tpl else DEFAULT_ANSWER_TEMPLATE
+
+
 async def draft_answer(session: AsyncSession, *, appeal: Appeal, actor: User) -> str:
     """The answer's starting text from the category's template (else the town's, else the
     shared default), rendered in the sandbox."""
     town = await session.get(Municipality, appeal.municipality_id)
     assert town is not None
     cat = await session.get(AppealCategory, appeal.category_id) if appeal.category_id else None
-    source = cat.answer_template if cat and cat.answer_template else None
-    if source is None:
+    if cat is not None:
+        source = await answer_template(session, category=cat)
+    else:
         tpl = await documents.template_for(session, municipality_id=town.id, key="appeal_answer")
         source = tpl.body if tpl else DEFAULT_ANSWER_TEMPLATE
     department = await session.get(Department, appeal.department_id) if appeal.department_id else None
