@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 # API, miniapps, webhook, scheduler and bot in one process on http://127.0.0.1:8080,
-# on the embedded SQLite database (var/glocal.db). Configuration: environment or .env.
+# on the embedded SQLite database (var/glocal.db); the first run seeds a demo town.
+# Configuration: environment or .env.
 run: setup
 	$(BIN)/glocal migrate
-	$(BIN)/glocal demo --no-links
 	$(BIN)/glocal serve
 
 # The suite on SQLite with in-process storage; then again on PostgreSQL + Redis when

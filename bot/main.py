@@ -87,8 +87,21 @@ async def stop_bot(bot, dp, polling: asyncio.Task | None) -> None:  # noqa: ANN0
     await dp.storage.close()
 
 
+async def seed_first_run(runtime: Runtime) -> bool:
+    """With DEMO on and no town yet (a first run), seed the demo town."""
+    from backend.core.municipalities import service as towns
+
+    async with unit_of_work(runtime.sessionmaker) as session:
+        if not runtime.settings.DEMO or await towns.list_active(session):
+            return False
+        await demo.seed(session)
+    log.info("first run: demo town %s seeded", demo.DEMO_SLUG)
+    return True
+
+
 async def serve(settings: Settings) -> None:
     runtime = Runtime.build(settings)
+    await seed_first_run(runtime)
     app, bot, dp = build(runtime)
     scheduler = make_scheduler(runtime, ALL_JOBS) if settings.SCHEDULER else None
     polling: asyncio.Task | None = None

@@ -243,3 +243,21 @@ def test_json_logs_carry_update_and_user():
         user_id_var.reset(tokens[1])
     assert line["msg"] == "update 4242 failed" and line["update_id"] == 4242 and line["user_id"] == 17
     assert line["level"] == "ERROR" and line["logger"] == "bot"
+
+
+async def test_first_run_seeds_the_demo_town_once(runtime):
+    from bot.main import seed_first_run
+
+    assert await seed_first_run(runtime) is True
+    assert await seed_first_run(runtime) is False
+    async with runtime.sessionmaker() as s:
+        from backend.services.appeals.models import Appeal
+
+        assert len(list(await s.scalars(select(Appeal)))) == 4
+
+
+async def test_demo_off_seeds_nothing(runtime):
+    from bot.main import seed_first_run
+
+    runtime.settings.DEMO = False
+    assert await seed_first_run(runtime) is False
