@@ -8,6 +8,7 @@ a Redis key with a TTL, so replicas agree and nothing outlives its purpose.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +31,15 @@ class KV(Protocol):
     def lock(self, key: str, ttl: int) -> AbstractAsyncContextManager[None]:
         """A mutual-exclusion lock held at most `ttl` seconds."""
 
+    async def push(self, key: str, score: int, value: str, ttl: int) -> None:
+        """Add `value` to the sorted queue `key` (kept `ttl` seconds after the last push)."""
+
+    async def pop_min(self, key: str) -> str | None:
+        """Take the value with the lowest score from the queue, or None when it is empty."""
+
+    async def size(self, key: str) -> int:
+        """How many values wait in the queue."""
+
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
@@ -42,6 +52,7 @@ class MemoryKV:
         self._expiry: dict[str, float] = {}
         self._counts: dict[str, tuple[float, int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._queues: dict[str, list[tuple[int, str]]] = {}
         self._ops = 0
 
     def _gc(self, now: float) -> None:
@@ -83,6 +94,19 @@ class MemoryKV:
         if not lk.locked() and self._locks.get(key) is lk:
             self._locks.pop(key, None)
 
+    async def push(self, key: str, score: int, value: str, ttl: int) -> None:
+        heapq.heappush(self._queues.setdefault(key, []), (score, value))
+
+    async def pop_min(self, key: str) -> str | None:
+        queue = self._queues.get(key)
+        if not queue:
+            self._queues.pop(key, None)
+            return None
+        return heapq.heappop(queue)[1]
+
+    async def size(self, key: str) -> int:
+        return len(self._queues.get(key, ()))
+
     async def ping(self) -> bool:
         return True
 
@@ -115,6 +139,20 @@ class RedisKV:
     async def lock(self, key: str, ttl: int) -> AsyncIterator[None]:
         async with self.redis.lock(self.prefix + "lock:" + key, timeout=ttl, blocking_timeout=ttl):
             yield
+
+    async def push(self, key: str, score: int, value: str, ttl: int) -> None:
+        k = self.prefix + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(k, {value: score})
+            pipe.expire(k, ttl)
+            await pipe.execute()
+
+    async def pop_min(self, key: str) -> str | None:
+        popped = await self.redis.zpopmin(self.prefix + key)
+        return popped[0][0] if popped else None
+
+    async def size(self, key: str) -> int:
+        return int(await self.redis.zcard(self.prefix + key))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

@@ -157,3 +157,46 @@ async def test_long_polling_without_public_url(db_url, tmp_path):
         await stop_bot(bot, dp, polling)
         await runtime.close()
         await api.stop()
+
+
+async def test_chat_order_follows_update_id_across_replicas(runtime):
+    """Two replicas share the key-value engine: updates of one chat that arrive out of order,
+    on either replica, while one is being handled, are handled by update_id."""
+    from bot.routers import start
+    from tests.telegram import RecordingSession
+
+    handled: list[int] = []
+    gate = asyncio.Event()
+    original = start.help_
+
+    async def tracked_help(message):  # noqa: ANN001, ANN202
+        handled.append(message.message_id)
+        if len(handled) == 1:
+            await gate.wait()  # hold the chat while the others arrive
+        await original(message)
+
+    replicas = []
+    for _ in range(2):
+        app, bot, dp = build(runtime, bot_session=RecordingSession())
+        for router in dp.sub_routers:
+            for h in router.message.handlers:
+                if h.callback is original:
+                    h.callback = tracked_help
+        replicas.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test"))
+    u = U.tg_user(906)
+    first = U.message(u, "/help", update_id=5000)
+    later = [U.message(u, "/help", update_id=5000 + n) for n in (3, 1, 2)]  # out of order
+    try:
+        t0 = asyncio.create_task(replicas[0].post("/telegram/webhook", json=first, headers=_hdr(runtime)))
+        while not handled:
+            await asyncio.sleep(0.005)
+        for i, upd in enumerate(later):
+            r = await replicas[i % 2].post("/telegram/webhook", json=upd, headers=_hdr(runtime))
+            assert r.status_code == 200  # queued behind the chat's update in progress
+        gate.set()
+        await t0
+    finally:
+        for c in replicas:
+            await c.aclose()
+    by_update = {x["message"]["message_id"]: x["update_id"] for x in [first, *later]}
+    assert [by_update[m] for m in handled] == [5000, 5001, 5002, 5003]
