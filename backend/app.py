@@ -86,7 +86,8 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_middleware(MetricsMiddleware, runtime=runtime)
 
     service_routers = [r for s in services.INSTALLED for r in s.ROUTERS]
-    for router in (me_router, towns_router, privacy_router, hub_router, files_router, *service_routers, *routers):
+    # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
+    for router in (*routers, me_router, towns_router, privacy_router, hub_router, files_router, *service_routers):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

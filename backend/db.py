@@ -5,13 +5,13 @@ Models use generic types only so the same metadata runs on SQLite and PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -71,17 +71,30 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: AsyncEngine, **info: object) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the app; `info` (e.g. the user cache) is visible to ORM event listeners."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession | Session, callback: AfterCommit) -> None:
+    """Run `callback` once the unit of work has committed (never after a rollback)."""
+    session.info.setdefault("after_commit", []).append(callback)
 
 
 @asynccontextmanager
 async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, roll back on any error."""
+    """One transaction: commit on success, roll back on any error; then the after-commit
+    callbacks (cache refreshes) run."""
     async with sessionmaker() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
+            session.info.pop("after_commit", None)
             raise
+        for callback in session.info.pop("after_commit", []):
+            await callback()

@@ -31,6 +31,12 @@ class KV(Protocol):
     def lock(self, key: str, ttl: int) -> AbstractAsyncContextManager[None]:
         """A mutual-exclusion lock held at most `ttl` seconds."""
 
+    async def get(self, key: str) -> str | None:
+        """The value stored under `key`, or None."""
+
+    async def put(self, key: str, value: str, ttl: int) -> None:
+        """Store `value` under `key` for `ttl` seconds."""
+
     async def push(self, key: str, score: int, value: str, ttl: int) -> None:
         """Add `value` to the sorted queue `key` (kept `ttl` seconds after the last push)."""
 
@@ -53,6 +59,7 @@ class MemoryKV:
         self._counts: dict[str, tuple[float, int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._queues: dict[str, list[tuple[int, str]]] = {}
+        self._values: dict[str, tuple[float, str]] = {}
         self._ops = 0
 
     def _gc(self, now: float) -> None:
@@ -63,6 +70,8 @@ class MemoryKV:
             del self._expiry[k]
         for k in [k for k, (exp, _) in self._counts.items() if exp <= now]:
             del self._counts[k]
+        for k in [k for k, (exp, _) in self._values.items() if exp <= now]:
+            del self._values[k]
 
     async def claim(self, key: str, ttl: int) -> bool:
         now = time.monotonic()
@@ -75,6 +84,18 @@ class MemoryKV:
 
     async def release(self, key: str) -> None:
         self._expiry.pop(key, None)
+        self._values.pop(key, None)
+
+    async def get(self, key: str) -> str | None:
+        item = self._values.get(key)
+        if item is None or item[0] <= time.monotonic():
+            return None
+        return item[1]
+
+    async def put(self, key: str, value: str, ttl: int) -> None:
+        now = time.monotonic()
+        self._gc(now)
+        self._values[key] = (now + ttl, value)
 
     async def hit(self, key: str, window: int) -> int:
         now = time.monotonic()
@@ -126,6 +147,12 @@ class RedisKV:
 
     async def release(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
+
+    async def get(self, key: str) -> str | None:
+        return await self.redis.get(self.prefix + key)
+
+    async def put(self, key: str, value: str, ttl: int) -> None:
+        await self.redis.set(self.prefix + key, value, ex=ttl)
 
     async def hit(self, key: str, window: int) -> int:
         k = self.prefix + key

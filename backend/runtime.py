@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.core.notifications.port import Notifier, NullNotifier
+from backend.core.users.cache import UserCache
 from backend.db import make_engine, make_sessionmaker
 from backend.kv import KV, make_kv
 from backend.metrics import Metrics
@@ -31,7 +32,9 @@ class Runtime:
         if settings.is_sqlite:
             settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.DATABASE_URL)
-        return cls(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), kv=make_kv(settings.REDIS_URL))
+        kv = make_kv(settings.REDIS_URL)
+        cache = UserCache(kv, ttl=settings.USER_CACHE_TTL)
+        return cls(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine, user_cache=cache), kv=kv)
 
     async def check(self) -> dict[str, str]:
         """Reachability of the database and of the key-value engine: name -> "ok" or the error."""

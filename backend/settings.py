@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     LOG_JSON: bool = True
     THROTTLE_RATE: int = Field(default=8, gt=0, description="updates a user may send per THROTTLE_WINDOW")
     THROTTLE_WINDOW: int = Field(default=5, gt=0)
+    USER_CACHE_TTL: int = Field(default=300, gt=0, description="seconds a person's row is cached between updates")
     FSM_TTL: int = Field(default=7 * 24 * 3600, gt=0, description="seconds a dialog state lives in Redis")
     SCHEDULER: bool = True
     DEMO: bool = Field(default=True, description="seed the demo town on first start")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -233,3 +235,49 @@ async def test_throttling_warns_once_then_drops(runtime, harness, monkeypatch):
     assert warn[0].text == "Слишком много сообщений подряд. Подождите несколько секунд."
     assert await h.feed(U.message(u, "/help")) == []
     await h.close()
+
+
+async def test_steady_chat_reads_the_person_from_the_cache(harness, runtime):
+    """After the first update a chat costs no query for the person; any change is seen."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+        statements.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        u = U.tg_user(720, "Вера", language_code="ru")
+        await harness.feed(U.message(u, "/help"))
+        statements.clear()
+        calls = await harness.feed(U.message(u, "/help"))
+        assert calls[0].text.startswith("Что я умею:")
+        assert not [s for s in statements if "user_account" in s]
+
+        # a change made elsewhere (here: the language, from the miniapp's API) is seen at once
+        from tests.factories import tma
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=harness.app), base_url="http://t") as c:
+            r = await c.patch("/api/v1/me", json={"locale": "en"}, headers=tma(runtime, {"id": 720, "first_name": "Вера"}))
+            assert r.status_code == 200
+        calls = await harness.feed(U.message(u, "/help"))
+        assert calls[0].text.startswith("What I can do:")
+
+        # a new name in Telegram reaches the database
+        await harness.feed(U.message(U.tg_user(720, "Вероника", language_code="ru"), "/help"))
+        assert (await _user(runtime, 720)).first_name == "Вероника"
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_forgotten_person_is_not_served_from_the_cache(harness, runtime):
+    u = U.tg_user(721, "Глеб")
+    await harness.feed(U.message(u, "/help"))
+    old_id = (await _user(runtime, 721)).id
+    await harness.feed(U.callback(u, ForgetCB(confirm=True).pack()))
+    await harness.feed(U.message(u, "/help"))
+    fresh = await _user(runtime, 721)
+    assert fresh is not None and fresh.id != old_id
+    async with runtime.sessionmaker() as s:
+        assert (await s.get(User, old_id)).telegram_id is None
