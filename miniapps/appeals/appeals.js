@@ -326,15 +326,25 @@ async function reload() {
   more.hidden = true;
   summary.textContent = "";
   listState.replaceChildren(spinner());
+  // Counts cost more than a page (they read every matching row), so the page is drawn first.
+  const countsRequest = api(base() + "/appeals/counts?" + queueParams({ withStatus: false }));
   try {
-    const [page, newCounts] = await Promise.all([fetchPage(null), api(base() + "/appeals/counts?" + queueParams({ withStatus: false }))]);
+    const page = await fetchPage(null);
     if (token !== listToken) return;
-    counts = newCounts;
     listState.replaceChildren();
-    showCounts();
     showPage(page);
   } catch (error) {
     if (token === listToken) listState.replaceChildren(errorView(error, reload));
+    return;
+  }
+  try {
+    const newCounts = await countsRequest;
+    if (token !== listToken) return;
+    counts = newCounts;
+    showCounts();
+    showSummary();
+  } catch {
+    // The list is what matters; chips keep their last numbers.
   }
 }
 
@@ -349,6 +359,10 @@ function showPage(page) {
   cursor = page.next_cursor;
   more.hidden = !cursor;
   if (!list.children.length) listState.replaceChildren(h("p", { class: "hint empty" }, _("No appeals match these filters.")));
+  showSummary();
+}
+
+function showSummary() {
   // With no status chosen the API shows every status, so the total is every count then.
   const chosen = filters.status.size ? [...filters.status] : STATUSES;
   const total = chosen.reduce((sum, status) => sum + (counts?.counts[status] || 0), 0);

@@ -10,9 +10,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
+from backend.core.municipalities.models import Municipality
 from backend.core.users import cache as user_cache
 from backend.core.users.cache import UserCache
-from backend.core.municipalities.models import Municipality
 from backend.core.users.models import IdentityLevel, Membership, Role, User
 from backend.errors import Forbidden, Invalid, NotFound
 from backend.i18n import N_
@@ -56,6 +56,11 @@ async def get(session: AsyncSession, *, user_id: int) -> User:
     if user is None:
         raise NotFound(N_("User not found."))
     return user
+
+
+async def by_ids(session: AsyncSession, *, user_ids: Iterable[int]) -> list[User]:
+    """People by id, in one query."""
+    return list(await session.scalars(select(User).where(User.id.in_(list(user_ids)))))
 
 
 async def get_by_telegram_id(session: AsyncSession, *, telegram_id: int) -> User | None:

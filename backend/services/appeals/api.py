@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.audit import service as audit
 from backend.core.documents import pdf
 from backend.core.documents import service as documents
-from backend.core.users.models import Role
 from backend.core.documents.models import Document
 from backend.core.files import service as files
 from backend.core.files.models import StoredFile
-from backend.core.users.models import User
+from backend.core.users import service as users
+from backend.core.users.models import Role
 from backend.db import utcnow
 from backend.deps import CurrentUser, MemberDep, SessionDep, SettingsDep, TownAccess, town_access
 from backend.i18n import N_
@@ -29,8 +29,8 @@ from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
     AnswerIn,
     AppealCard,
-    AppealRef,
     AppealListItem,
+    AppealRef,
     AssignIn,
     CategoryOut,
     CommentOut,
@@ -83,12 +83,10 @@ def _file_out(town_id: int, f: StoredFile) -> FileOut:
 
 
 async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for uid in {i for i in ids if i}:
-        u = await session.get(User, uid)
-        if u is not None:
-            out[uid] = u.full_name or u.display_name
-    return out
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {u.id: u.full_name or u.display_name for u in await users.by_ids(session, user_ids=wanted)}
 
 
 async def _items(session: AsyncSession, appeals: list[Appeal], now: datetime) -> list[AppealListItem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, TimestampMixin, UTCDateTime, utcnow
@@ -31,11 +31,17 @@ class Appeal(Base, TimestampMixin):
     __tablename__ = "appeal"
     __table_args__ = (
         UniqueConstraint("municipality_id", "reg_number"),
-        # The queue: one town, open ones by due date; keyset on (due_at, id).
-        Index("ix_appeal_queue", "municipality_id", "status", "due_at", "id"),
+        # The queue reads one town by due date with a keyset on (due_at, id): each common
+        # filter has an index ending in (due_at, id), so the first and a deep page cost alike.
         Index("ix_appeal_town_due", "municipality_id", "due_at", "id"),
-        Index("ix_appeal_town_category", "municipality_id", "category_id", "due_at"),
-        Index("ix_appeal_town_assignee", "municipality_id", "assignee_id", "due_at"),
+        Index("ix_appeal_town_kind_due", "municipality_id", "kind", "due_at", "id"),
+        Index("ix_appeal_town_category", "municipality_id", "category_id", "due_at", "id"),
+        Index("ix_appeal_town_assignee", "municipality_id", "assignee_id", "due_at", "id"),
+        # Counts per status skip merged reports; a partial index answers them from the index alone.
+        Index(
+            "ix_appeal_queue", "municipality_id", "status", "due_at", "id",
+            sqlite_where=text("merged_into_id IS NULL"), postgresql_where=text("merged_into_id IS NULL"),
+        ),
         Index("ix_appeal_author", "author_id", "id"),
         # Open311's public list: a town's reports by registration time.
         Index("ix_appeal_town_kind_registered", "municipality_id", "kind", "registered_at"),
