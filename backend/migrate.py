@@ -44,3 +44,16 @@ async def drift(database_url: str) -> list[object]:
             return await conn.run_sync(_compare)
     finally:
         await engine.dispose()
+
+
+async def reset_postgres(database_url: str) -> None:
+    """Drop and recreate the public schema: for test and benchmark databases only."""
+    from sqlalchemy import text
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()

@@ -93,7 +93,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.core.auth import initdata
 from backend.core.files.models import StoredFile
@@ -103,7 +103,7 @@ from backend.core.users import service as users
 from backend.core.users.models import Role, User
 from backend.db import make_engine, unit_of_work, utcnow
 from backend.logs import setup_logging
-from backend.migrate import upgrade
+from backend.migrate import reset_postgres, upgrade
 from backend.runtime import Runtime
 from backend.services.appeals import rules, service
 from backend.services.appeals.models import Appeal
@@ -958,16 +958,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 async def _analyze(url: str) -> None:
     engine = make_engine(url)
     try:
@@ -1048,7 +1038,7 @@ def main(argv: list[str] | None = None) -> int:
                       "--reset-postgres, with a database of its own (or --reuse-postgres for its own earlier seeding)",
                       file=sys.stderr)
                 return 2
-            asyncio.run(_reset_postgres(settings.DATABASE_URL))
+            asyncio.run(reset_postgres(settings.DATABASE_URL))
             upgrade(settings.DATABASE_URL)
             log(f"seeding {rows:,} appeals into PostgreSQL ({args.pg_seed})")
             seeded = asyncio.run(seed(settings, rows, copy=args.pg_seed == "copy", log=log))

@@ -71,8 +71,6 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import GetMe, SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, User
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -80,7 +78,7 @@ from starlette.routing import Route
 
 from backend.kv import RedisKV
 from backend.logs import setup_logging
-from backend.migrate import upgrade
+from backend.migrate import reset_postgres, upgrade
 from backend.runtime import Runtime
 from backend.settings import Settings, SettingsError, load_settings
 from bot.main import build
@@ -412,16 +410,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 def _print_table(result: dict[str, Any]) -> None:
     print(f"Glocal webhook benchmark: database={result['database']} kv={result['kv']} "
           f"updates={result['updates']} x {result['rounds']} rounds, users={result['users']}, "
@@ -473,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("PostgreSQL: the bench drops and recreates the database's public schema; "
                       "pass --reset-postgres, with a database of its own", file=sys.stderr)
                 return 2
-            asyncio.run(_reset_postgres(settings.DATABASE_URL))
+            asyncio.run(reset_postgres(settings.DATABASE_URL))
         upgrade(settings.DATABASE_URL)
         try:
             measured = asyncio.run(measure(settings, args))

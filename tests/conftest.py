@@ -15,9 +15,8 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.migrate import upgrade
+from backend.migrate import reset_postgres, upgrade
 from backend.models import Base
 from backend.runtime import Runtime
 from backend.settings import Settings, load_settings
@@ -39,14 +38,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     if TEST_DB:
         import asyncio
 
-        async def _reset() -> None:
-            engine = create_async_engine(TEST_DB)
-            async with engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-            await engine.dispose()
-
-        asyncio.run(_reset())
+        asyncio.run(reset_postgres(TEST_DB))
         upgrade(TEST_DB)
         return TEST_DB
     path = tmp_path_factory.mktemp("db") / "template.db"
