@@ -411,3 +411,18 @@ async def test_category_answer_template_is_sandboxed_and_used(client, runtime):
     assert r.status_code == 200
     draft = await client.get(f"{_base(world, 'a')}/appeals/{a['appeal'].id}/answer-draft", headers=tma(runtime, a["clerk"]))
     assert draft.json()["body"] == f"Уважаемый(ая) Жителева Анна! По обращению {a['appeal'].reg_number}:"
+
+
+async def test_forget_keeps_appeals_without_personal_data(client, runtime):
+    world = await seed(runtime, make_world)
+    a = world["a"]
+    r = await client.get("/api/v1/me/export", headers=tma(runtime, a["resident"]))
+    exported = r.json()
+    assert exported["appeals"][0]["reg_number"] == a["appeal"].reg_number
+    assert exported["appeals"][0]["reply_address"] == "anna@example.ru"
+    assert (await client.delete("/api/v1/me", headers=tma(runtime, a["resident"]))).status_code == 204
+    async with runtime.sessionmaker() as s:
+        appeal = await s.get(Appeal, a["appeal"].id)
+        assert (appeal.full_name, appeal.reply_address, appeal.phone) == (None, None, None)
+        assert appeal.text.startswith("Не вывозят мусор") and appeal.reg_number == a["appeal"].reg_number
+        assert "анна" not in appeal.search_text
