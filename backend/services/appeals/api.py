@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -269,6 +270,15 @@ async def _documents(session: AsyncSession, appeal: Appeal) -> list[Document]:
     return await documents.for_origin(session, origin_type="appeal", origin_id=appeal.merged_into_id or appeal.id) if appeal.answer_document_id else []
 
 
+async def _after(
+    session: AsyncSession, access: TownAccess, appeal_id: int, action: Callable[[Appeal], Awaitable[object]]
+) -> AppealCard:
+    """Load the town's appeal, apply one service action to it, return the fresh card."""
+    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
+    await action(appeal)
+    return await _card(session, access, appeal)
+
+
 @router.get("/appeals/{appeal_id}", response_model=AppealCard)
 async def appeal_card(appeal_id: AppealId, access: StaffDep, session: SessionDep) -> AppealCard:
     """Everything about one appeal: text, files, map, history, comments, duplicates, answers."""
@@ -279,57 +289,43 @@ async def appeal_card(appeal_id: AppealId, access: StaffDep, session: SessionDep
 @router.post("/appeals/{appeal_id}/assign", response_model=AppealCard)
 async def assign(appeal_id: AppealId, body: AssignIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """Take the appeal, or assign it to a colleague."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.assign(session, appeal=appeal, actor=user, assignee_id=body.assignee_id)
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.assign(session, appeal=appeal, actor=user, assignee_id=body.assignee_id))
 
 
 @router.post("/appeals/{appeal_id}/status", response_model=AppealCard)
 async def change_status(appeal_id: AppealId, body: StatusIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """Move to another status the 59-FZ rules allow."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.set_status(session, appeal=appeal, actor=user, status=Status(body.status))
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.set_status(session, appeal=appeal, actor=user, status=Status(body.status)))
 
 
 @router.post("/appeals/{appeal_id}/comments", response_model=AppealCard)
 async def add_comment(appeal_id: AppealId, body: TextIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """An internal note."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.add_note(session, appeal=appeal, actor=user, text=body.text)
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.add_note(session, appeal=appeal, actor=user, text=body.text))
 
 
 @router.post("/appeals/{appeal_id}/request-info", response_model=AppealCard)
 async def request_info(appeal_id: AppealId, body: TextIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """Ask the resident for more information in the chat."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.request_info(session, appeal=appeal, actor=user, question=body.text)
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.request_info(session, appeal=appeal, actor=user, question=body.text))
 
 
 @router.post("/appeals/{appeal_id}/redirect", response_model=AppealCard)
 async def redirect(appeal_id: AppealId, body: RedirectIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """Redirect to the competent body (within 7 days of registration)."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.redirect(session, appeal=appeal, actor=user, to=body.to)
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.redirect(session, appeal=appeal, actor=user, to=body.to))
 
 
 @router.post("/appeals/{appeal_id}/extend", response_model=AppealCard)
 async def extend(appeal_id: AppealId, body: ExtendIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """Extend the deadline once by up to 30 days."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.extend(session, appeal=appeal, actor=user, days=body.days, reason=body.reason)
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.extend(session, appeal=appeal, actor=user, days=body.days, reason=body.reason))
 
 
 @router.post("/appeals/{appeal_id}/no-answer", response_model=AppealCard)
 async def no_answer(appeal_id: AppealId, body: NoAnswerIn, access: StaffDep, user: CurrentUser, session: SessionDep) -> AppealCard:
     """Leave without an answer on a ground of 59-FZ art. 11."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.mark_no_answer(session, appeal=appeal, actor=user, reason=body.reason)
-    return await _card(session, access, appeal)
+    return await _after(session, access, appeal_id, lambda appeal: service.mark_no_answer(session, appeal=appeal, actor=user, reason=body.reason))
 
 
 @router.post("/appeals/{appeal_id}/merge", response_model=AppealCard)
@@ -351,7 +347,8 @@ async def answer_draft(appeal_id: AppealId, access: StaffDep, user: CurrentUser,
 @router.post("/appeals/{appeal_id}/answer", response_model=AppealCard)
 async def answer(appeal_id: AppealId, body: AnswerIn, access: StaffDep, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> AppealCard:
     """Answer: a registered outgoing document, rendered to PDF and sent to the resident's chat."""
-    appeal = await service.get(session, municipality_id=access.town.id, appeal_id=appeal_id)
-    await service.answer(session, appeal=appeal, actor=user, body=body.body, files_root=settings.files_dir,
-                         font=pdf.find_font(settings.PDF_FONT))
-    return await _card(session, access, appeal)
+    font = pdf.find_font(settings.PDF_FONT)
+    return await _after(
+        session, access, appeal_id,
+        lambda appeal: service.answer(session, appeal=appeal, actor=user, body=body.body, files_root=settings.files_dir, font=font),
+    )
