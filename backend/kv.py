@@ -37,14 +37,13 @@ class KV(Protocol):
     async def put(self, key: str, value: str, ttl: int) -> None:
         """Store `value` under `key` for `ttl` seconds."""
 
-    async def push(self, key: str, score: int, value: str, ttl: int) -> None:
-        """Add `value` to the sorted queue `key` (kept `ttl` seconds after the last push)."""
+    async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
+        """Add `value` to the sorted queue and try to claim the queue, in one step; True when
+        this caller now holds the queue and must drain it with `take`."""
 
-    async def pop_min(self, key: str) -> str | None:
-        """Take the value with the lowest score from the queue, or None when it is empty."""
-
-    async def size(self, key: str) -> int:
-        """How many values wait in the queue."""
+    async def take(self, queue: str) -> str | None:
+        """The holder's next value, lowest score first; when the queue is empty the claim is
+        released in the same step (so a value offered meanwhile finds the queue free)."""
 
     async def ping(self) -> bool: ...
 
@@ -115,18 +114,17 @@ class MemoryKV:
         if not lk.locked() and self._locks.get(key) is lk:
             self._locks.pop(key, None)
 
-    async def push(self, key: str, score: int, value: str, ttl: int) -> None:
-        heapq.heappush(self._queues.setdefault(key, []), (score, value))
+    async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
+        heapq.heappush(self._queues.setdefault(queue, []), (score, value))
+        return await self.claim(f"{queue}:holder", claim_ttl)
 
-    async def pop_min(self, key: str) -> str | None:
-        queue = self._queues.get(key)
-        if not queue:
-            self._queues.pop(key, None)
-            return None
-        return heapq.heappop(queue)[1]
-
-    async def size(self, key: str) -> int:
-        return len(self._queues.get(key, ()))
+    async def take(self, queue: str) -> str | None:
+        items = self._queues.get(queue)
+        if items:
+            return heapq.heappop(items)[1]
+        self._queues.pop(queue, None)
+        await self.release(f"{queue}:holder")
+        return None
 
     async def ping(self) -> bool:
         return True
@@ -167,19 +165,27 @@ class RedisKV:
         async with self.redis.lock(self.prefix + "lock:" + key, timeout=ttl, blocking_timeout=ttl):
             yield
 
-    async def push(self, key: str, score: int, value: str, ttl: int) -> None:
-        k = self.prefix + key
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(k, {value: score})
-            pipe.expire(k, ttl)
-            await pipe.execute()
+    # Lua keeps each step atomic and one round trip: KEYS[1] the queue, KEYS[2] its holder.
+    _OFFER = """
+        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('EXPIRE', KEYS[1], ARGV[3])
+        if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then return 1 end
+        return 0
+    """
+    _TAKE = """
+        local popped = redis.call('ZPOPMIN', KEYS[1])
+        if popped[1] then return popped[1] end
+        redis.call('DEL', KEYS[2])
+        return false
+    """
 
-    async def pop_min(self, key: str) -> str | None:
-        popped = await self.redis.zpopmin(self.prefix + key)
-        return popped[0][0] if popped else None
+    async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
+        q = self.prefix + queue
+        return bool(await self.redis.eval(self._OFFER, 2, q, q + ":holder", score, value, ttl, claim_ttl))
 
-    async def size(self, key: str) -> int:
-        return int(await self.redis.zcard(self.prefix + key))
+    async def take(self, queue: str) -> str | None:
+        q = self.prefix + queue
+        return await self.redis.eval(self._TAKE, 2, q, q + ":holder")
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

@@ -56,18 +56,11 @@ def webhook_router(runtime: Runtime, dp: Dispatcher, bot: Bot) -> APIRouter:
             # (Telegram unreachable, say). Logged with the update; the chat's queue goes on.
             log.exception("update %s could not be handled", body.get("update_id"))
 
-    async def drain(chat: int) -> None:
-        queue, claim = f"chatq:{bot.id}:{chat}", f"chatlock:{bot.id}:{chat}"
-        while await kv.claim(claim, ttl=CHAT_CLAIM_TTL):
-            try:
-                while (raw := await kv.pop_min(queue)) is not None:
-                    await handle(json.loads(raw))
-            finally:
-                await kv.release(claim)
-            # An update queued between the last pop and the release would wait for the next
-            # one of its chat: look once more now that the claim is free.
-            if not await kv.size(queue):
-                return
+    async def drain(queue: str) -> None:
+        # `take` releases the chat when its queue is empty, atomically: an update offered a
+        # moment later finds the chat free and is drained by its own request.
+        while (raw := await kv.take(queue)) is not None:
+            await handle(json.loads(raw))
 
     async def telegram_webhook(request: Request) -> JSONResponse:
         received = request.headers.get("x-telegram-bot-api-secret-token", "").encode()
@@ -85,9 +78,11 @@ def webhook_router(runtime: Runtime, dp: Dispatcher, bot: Bot) -> APIRouter:
         chat = chat_key(body)
         if chat is None:
             await handle(body)
-        else:
-            await kv.push(f"chatq:{bot.id}:{chat}", update_id, raw.decode(), ttl=DEDUPE_TTL)
-            await drain(chat)
+            return JSONResponse({"ok": True})
+        queue = f"chatq:{bot.id}:{chat}"
+        if await kv.offer(queue, update_id, raw.decode(), ttl=DEDUPE_TTL, claim_ttl=CHAT_CLAIM_TTL):
+            await drain(queue)
+        # else: the request that holds the chat handles this update in its turn
         return JSONResponse({"ok": True})
 
     # A plain Starlette route: the hottest endpoint needs none of FastAPI's dependency
