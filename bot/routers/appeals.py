@@ -51,7 +51,7 @@ from bot.callbacks import (
     PrivacyCB,
 )
 from bot.filters import I18nText
-from bot.routers import profile
+from bot.routers import from_menu, profile
 
 MINE = (AppealForm, RateForm, ReplyForm)
 
@@ -296,11 +296,6 @@ async def appeal_cmd(message: Message, state: FSMContext, session: AsyncSession,
     """Start writing to the administration."""
     await _begin(message, state, session, user)
 
-
-async def appeal_button(query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User) -> None:
-    await query.answer()
-    assert isinstance(query.message, Message)
-    await _begin(query.message, state, session, user)
 
 
 async def resume(query: CallbackQuery, callback_data: AppealStepCB, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -775,11 +770,6 @@ async def my_appeals_cmd(message: Message, session: AsyncSession, user: User) ->
     await _my_appeals(message, session, user)
 
 
-async def my_appeals_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
-    await query.answer()
-    assert isinstance(query.message, Message)
-    await _my_appeals(query.message, session, user)
-
 
 async def appeal_details(query: CallbackQuery, callback_data: AppealViewCB, session: AsyncSession, user: User) -> None:
     """One appeal: status, dates, the answer's outgoing number."""
@@ -817,9 +807,9 @@ def create_router() -> Router:
 
     # Anywhere: start, lists, the buttons the notifier sends, cancel.
     r.message.register(appeal_cmd, Command("appeal"))
-    r.callback_query.register(appeal_button, MenuCB.filter(F.action == "appeal"))
+    r.callback_query.register(from_menu(appeal_cmd), MenuCB.filter(F.action == "appeal"))
     r.message.register(my_appeals_cmd, Command("myappeals"))
-    r.callback_query.register(my_appeals_button, MenuCB.filter(F.action == "appeals"))
+    r.callback_query.register(from_menu(my_appeals_cmd), MenuCB.filter(F.action == "appeals"))
     r.callback_query.register(appeal_details, AppealViewCB.filter())
     r.callback_query.register(rate, AppealRateCB.filter())
     r.callback_query.register(reply_start, AppealReplyCB.filter())

@@ -17,17 +17,13 @@ from backend.i18n import set_locale
 from bot import keyboards
 from bot.callbacks import ForgetCB, LangCB, MenuCB, PrivacyCB
 from bot.filters import I18nText
+from bot.routers import from_menu
 
 
 async def language(message: Message) -> None:
     """Offer the languages."""
     await message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())
 
-
-async def language_button(query: CallbackQuery) -> None:
-    await query.answer()
-    assert isinstance(query.message, Message)
-    await query.message.answer(_("Choose the interface language:"), reply_markup=keyboards.languages())
 
 
 async def set_language(query: CallbackQuery, callback_data: LangCB, session: AsyncSession, user: User) -> None:
@@ -49,11 +45,6 @@ async def privacy_cmd(message: Message, session: AsyncSession, user: User) -> No
     """Show the policy and the consent state."""
     await _show_policy(message, session, user)
 
-
-async def privacy_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
-    await query.answer()
-    assert isinstance(query.message, Message)
-    await _show_policy(query.message, session, user)
 
 
 async def accept(query: CallbackQuery, session: AsyncSession, user: User) -> None:
@@ -84,11 +75,6 @@ async def phone_cmd(message: Message, session: AsyncSession, user: User) -> None
     """Ask for the phone through Telegram's contact button (consent first)."""
     await _ask_phone(message, session, user)
 
-
-async def phone_button(query: CallbackQuery, session: AsyncSession, user: User) -> None:
-    await query.answer()
-    assert isinstance(query.message, Message)
-    await _ask_phone(query.message, session, user)
 
 
 async def contact(message: Message, session: AsyncSession, user: User) -> None:
@@ -141,14 +127,14 @@ def create_router() -> Router:
     r.message.filter(F.chat.type == "private")
     r.callback_query.filter(F.message.chat.type == "private")
     r.message.register(language, Command("language"))
-    r.callback_query.register(language_button, MenuCB.filter(F.action == "language"))
+    r.callback_query.register(from_menu(language), MenuCB.filter(F.action == "language"))
     r.callback_query.register(set_language, LangCB.filter())
     r.message.register(privacy_cmd, Command("privacy"))
-    r.callback_query.register(privacy_button, MenuCB.filter(F.action == "privacy"))
+    r.callback_query.register(from_menu(privacy_cmd), MenuCB.filter(F.action == "privacy"))
     r.callback_query.register(accept, PrivacyCB.filter(F.action == "accept"))
     r.callback_query.register(withdraw, PrivacyCB.filter(F.action == "withdraw"))
     r.message.register(phone_cmd, Command("phone"))
-    r.callback_query.register(phone_button, MenuCB.filter(F.action == "phone"))
+    r.callback_query.register(from_menu(phone_cmd), MenuCB.filter(F.action == "phone"))
     r.message.register(contact, F.contact)
     r.message.register(cancel, I18nText(keyboards.CANCEL))
     r.message.register(mydata, Command("mydata"))
