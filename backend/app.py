@@ -66,7 +66,7 @@ def _request_locale(request: Request) -> str:
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
     locale = _request_locale(request)
-    message = exc.render(lambda m: translate(m, locale))
+    message = exc.render(locale)
     return JSONResponse({"error": exc.code, "message": message}, status_code=exc.status)
 
 

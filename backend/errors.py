@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend import i18n
+
 
 class DomainError(Exception):
     status: int = 400
@@ -15,11 +17,9 @@ class DomainError(Exception):
         self.message = message
         self.params = params
 
-    def render(self, gettext: Any) -> str:
-        """The message in the caller's language; `gettext` is the locale-bound translator.
-        Parameters named `*_msgid` are msgids themselves and are translated too."""
-        params = {k: gettext(v) if k.endswith("_msgid") else v for k, v in self.params.items()}
-        return gettext(self.message).format(**params)
+    def render(self, locale: str | None = None) -> str:
+        """The message in `locale` (default: the current one), parameters filled in."""
+        return i18n.render(self.message, self.params, locale)
 
 
 class Unauthorized(DomainError):

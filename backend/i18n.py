@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.pofile import read_po
 
@@ -97,6 +98,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
         idx = _ru_plural(n) if locale == "ru" else (0 if n == 1 else 1)
         return value[min(idx, len(value) - 1)]
     return singular if n == 1 else plural
+
+
+def render(message: str, params: dict[str, Any], locale: str | None = None) -> str:
+    """Translate `message` and fill in `params`; parameters named `*_msgid` are msgids
+    themselves (a status, a reason) and are translated too."""
+    filled = {k: translate(v, locale) if k.endswith("_msgid") and isinstance(v, str) else v for k, v in params.items()}
+    return translate(message, locale).format(**filled)
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext convention

@@ -18,7 +18,7 @@ log = logging.getLogger("bot.errors")
 async def on_error(event: ErrorEvent, runtime: Runtime) -> None:
     update, exc = event.update, event.exception
     if isinstance(exc, DomainError):
-        text = exc.render(_)
+        text = exc.render()
     else:
         runtime.metrics.update_errors.labels(update.event_type).inc()
         log.error("update %s failed: %s", update.update_id, exc, exc_info=exc)

@@ -381,7 +381,7 @@ async def attachment(message: Message, state: FSMContext, session: AsyncSession,
         stored = await _store(message, bot, session, town=town, user=user, settings=settings)
     except DomainError as exc:
         await message.answer(
-            exc.render(_) + "\n\n" + _("Send another file, or go on with the buttons below."),
+            exc.render() + "\n\n" + _("Send another file, or go on with the buttons below."),
             reply_markup=keyboards.appeal_attachments(len(stored_ids)),
         )
         return
@@ -726,7 +726,7 @@ async def reply_file(message: Message, state: FSMContext, session: AsyncSession,
     try:
         stored = await _store(message, bot, session, town=town, user=user, settings=settings)
     except DomainError as exc:
-        await message.answer(exc.render(_), reply_markup=keyboards.appeal_reply(has_content))
+        await message.answer(exc.render(), reply_markup=keyboards.appeal_reply(has_content))
         return
     stored_ids = [*stored_ids, stored.id]
     parts, note = _take_caption(message, data.get("reply_parts", []), appeals.text_limit(town))

@@ -15,7 +15,7 @@ from backend.core.notifications.models import OutboxMessage
 from backend.core.notifications.port import Attachment, Notifier, Unreachable
 from backend.core.users.models import User
 from backend.db import unit_of_work, utcnow
-from backend.i18n import translate
+from backend.i18n import render
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -70,8 +70,7 @@ async def deliver_pending(
                 msg.failed_at, msg.last_error = now, "unreachable"
                 continue
             locale = user.locale or default_locale
-            params = {k: translate(v, locale) if isinstance(v, str) and k.endswith("_msgid") else v for k, v in msg.params.items()}
-            text = translate(msg.message, locale).format(**params)
+            text = render(msg.message, msg.params, locale)
             attachment = None
             if msg.file_id is not None:
                 stored = await session.get(StoredFile, msg.file_id)

@@ -75,7 +75,7 @@ class GeoReportRoute(APIRoute):
                 except GeoReportError as exc:
                     response = _errors(exc.status, exc.descriptions)
                 except DomainError as exc:
-                    response = _errors(_STATUS.get(exc.status, exc.status), [exc.render(_)])
+                    response = _errors(_STATUS.get(exc.status, exc.status), [exc.render()])
                 except RequestValidationError as exc:
                     names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}) or ["?"]
                     response = _errors(400, [_(INVALID_PARAMETER).format(name=n) for n in names])
