@@ -1,4 +1,5 @@
-"""Small shared-state primitives: deduplication, rate windows and locks.
+"""Small shared-state primitives: deduplication, rate windows, values with a TTL and
+per-conversation ordered queues.
 
 Two engines behind one interface: in-process (single process, the embedded default) and
 Redis (several replicas). Nothing here is home-made distribution: with Redis every key is
@@ -7,12 +8,9 @@ a Redis key with a TTL, so replicas agree and nothing outlives its purpose.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -27,9 +25,6 @@ class KV(Protocol):
 
     async def hit(self, key: str, window: int) -> int:
         """Count one event in a fixed window of `window` seconds; return the count so far."""
-
-    def lock(self, key: str, ttl: int) -> AbstractAsyncContextManager[None]:
-        """A mutual-exclusion lock held at most `ttl` seconds."""
 
     async def get(self, key: str) -> str | None:
         """The value stored under `key`, or None."""
@@ -56,7 +51,6 @@ class MemoryKV:
     def __init__(self) -> None:
         self._expiry: dict[str, float] = {}
         self._counts: dict[str, tuple[float, int]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._queues: dict[str, list[tuple[int, str]]] = {}
         self._values: dict[str, tuple[float, str]] = {}
         self._ops = 0
@@ -106,13 +100,6 @@ class MemoryKV:
         self._counts[key] = (exp, count)
         return count
 
-    @asynccontextmanager
-    async def lock(self, key: str, ttl: int) -> AsyncIterator[None]:
-        lk = self._locks.setdefault(key, asyncio.Lock())
-        async with lk:
-            yield
-        if not lk.locked() and self._locks.get(key) is lk:
-            self._locks.pop(key, None)
 
     async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
         heapq.heappush(self._queues.setdefault(queue, []), (score, value))
@@ -134,7 +121,7 @@ class MemoryKV:
 
 
 class RedisKV:
-    """Redis engine: SET NX EX for claims, INCR+EXPIRE for windows, redis-py's Lock for locks."""
+    """Redis engine: SET NX EX for claims, INCR+EXPIRE for windows, Lua for the ordered queues."""
 
     def __init__(self, redis: Redis, prefix: str = "glocal:") -> None:
         self.redis = redis
@@ -160,10 +147,6 @@ class RedisKV:
             count, _ = await pipe.execute()
         return int(count)
 
-    @asynccontextmanager
-    async def lock(self, key: str, ttl: int) -> AsyncIterator[None]:
-        async with self.redis.lock(self.prefix + "lock:" + key, timeout=ttl, blocking_timeout=ttl):
-            yield
 
     # Lua keeps each step atomic and one round trip: KEYS[1] the queue, KEYS[2] its holder.
     _OFFER = """

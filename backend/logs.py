@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 update_id_var: ContextVar[int | None] = ContextVar("update_id", default=None)
 user_id_var: ContextVar[int | None] = ContextVar("user_id", default=None)
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,7 +20,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, var in (("update_id", update_id_var), ("user_id", user_id_var), ("request_id", request_id_var)):
+        for key, var in (("update_id", update_id_var), ("user_id", user_id_var)):
             value = var.get()
             if value is not None:
                 out[key] = value

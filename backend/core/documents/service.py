@@ -12,13 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
-from backend.core.documents.models import DocStatus, Document, DocumentLink, DocumentTemplate, RegistrySequence
+from backend.core.documents.models import (
+    Direction,
+    DocStatus,
+    Document,
+    DocumentLink,
+    DocumentTemplate,
+    RegistrySequence,
+)
 from backend.db import utcnow
 from backend.errors import Invalid, NotFound
 from backend.i18n import N_
 
 # Registration journals' prefixes as they appear in the number, e.g. ИСХ-2026-000001.
-JOURNAL_PREFIX = {"outgoing": "ИСХ", "incoming": "ВХ", "internal": "ВН"}
+JOURNAL_PREFIX = {Direction.OUTGOING: "ИСХ", Direction.INCOMING: "ВХ", Direction.INTERNAL: "ВН"}
 
 _env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -111,7 +118,7 @@ async def register(
     session: AsyncSession,
     *,
     municipality_id: int,
-    direction: str,
+    direction: Direction,
     kind: str,
     title: str,
     body: str,

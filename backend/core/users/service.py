@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
@@ -61,11 +61,6 @@ async def get(session: AsyncSession, *, user_id: int) -> User:
 async def by_ids(session: AsyncSession, *, user_ids: Iterable[int]) -> list[User]:
     """People by id, in one query."""
     return list(await session.scalars(select(User).where(User.id.in_(list(user_ids)))))
-
-
-async def get_by_telegram_id(session: AsyncSession, *, telegram_id: int) -> User | None:
-    """A person by Telegram id, or None."""
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
 async def memberships(session: AsyncSession, *, user_id: int) -> list[tuple[Membership, Municipality]]:
@@ -136,28 +131,6 @@ async def grant_role(
         after={"role": role.value},
     )
     return membership
-
-
-async def revoke_role(
-    session: AsyncSession, *, user_id: int, municipality_id: int, role: Role, actor_id: int | None = None
-) -> None:
-    """Take a role away."""
-    await session.execute(
-        delete(Membership).where(
-            Membership.user_id == user_id,
-            Membership.municipality_id == municipality_id,
-            Membership.role == role.value,
-        )
-    )
-    await audit.record(
-        session,
-        action="membership.revoke",
-        object_type="user",
-        object_id=user_id,
-        actor_id=actor_id,
-        municipality_id=municipality_id,
-        before={"role": role.value},
-    )
 
 
 async def join_town(session: AsyncSession, *, user: User, municipality_id: int) -> None:

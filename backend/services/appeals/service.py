@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from backend.core.audit import service as audit
 from backend.core.documents import pdf
 from backend.core.documents import service as documents
-from backend.core.documents.models import Document
+from backend.core.documents.models import Direction, Document
 from backend.core.files import service as files
 from backend.core.files.models import StoredFile
 from backend.core.identity import service as identity
@@ -717,7 +717,7 @@ async def answer(
     addressee = "\n".join(p for p in (appeal.full_name, appeal.reply_address) if p) or "—"
     title = f"Ответ на обращение № {appeal.reg_number} от {appeal.registered_at.astimezone(tz):%d.%m.%Y}"
     doc = await documents.register(
-        session, municipality_id=town.id, direction="outgoing", kind="appeal_answer", title=title, body=body.strip(),
+        session, municipality_id=town.id, direction=Direction.OUTGOING, kind="appeal_answer", title=title, body=body.strip(),
         requisites={"addressee": addressee, "author": signer, "signer": signer, "appeal": appeal.reg_number,
                     "department": department.name if department else None},
         author_id=actor.id, signer_id=actor.id, origin=("appeal", appeal.id), now=now,
