@@ -88,8 +88,8 @@ function consentBlock() {
     { class: "block", id: "consent", "data-accepted": String(accepted) },
     h("h2", {}, _("Personal data consent")),
     h("p", { class: "status" }, accepted ? _("You have given consent.") : _("You have not given consent yet.")),
-    accepted && me.consent &&
-      h("p", { class: "hint" }, format(_("Accepted on {date}, policy version {version}."), { date: formatDate(me.consent.given_at), version: me.consent.version })),
+    accepted &&
+      h("p", { class: "hint" }, format(_("Accepted on {date}, policy version {version}."), { date: formatDate(policy.given_at), version: policy.accepted_version })),
     // Once accepted, the text folds away but stays one tap from view.
     accepted ? h("details", {}, h("summary", {}, _("Read the policy")), text) : text,
     actions,
@@ -101,7 +101,6 @@ function consentBlock() {
 
 async function accept() {
   policy = await api("/privacy/consent", { method: "POST" });
-  me = await api("/me"); // for the date of the consent just given
   haptic("success");
   render();
   notice(_("Thank you, consent recorded."));
@@ -109,7 +108,6 @@ async function accept() {
 
 async function withdraw() {
   policy = await api("/privacy/consent", { method: "DELETE" });
-  me = await api("/me");
   haptic("warning");
   render();
   notice(_("Consent withdrawn."));

@@ -18,6 +18,7 @@ async def _policy(session, user) -> PolicyOut:  # noqa: ANN001
         text=service.policy_text(),
         accepted=consent is not None,
         given_at=consent.given_at if consent else None,
+        accepted_version=consent.version if consent else None,
     )
 
 

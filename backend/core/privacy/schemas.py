@@ -10,3 +10,4 @@ class PolicyOut(BaseModel):
     text: str
     accepted: bool
     given_at: datetime | None = None
+    accepted_version: str | None = None  # the version the person accepted (may be older)
