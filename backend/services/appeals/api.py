@@ -232,7 +232,6 @@ async def _card(session: AsyncSession, access: TownAccess, appeal: Appeal) -> Ap
         docs.append(DocumentOut(id=d.id, number=d.number, title=d.title, body=d.body, registered_at=d.registered_at,
                                 file=_file_out(town_id, f) if f else None))
     all_files = await files.of_owner(session, owner_type="appeal", owner_id=appeal.id)
-    policy = service.policy_for(access.town, kind=Kind(appeal.kind))
     return AppealCard(
         **item.model_dump(),
         text=appeal.text, reply_address=appeal.reply_address, reply_address_type=appeal.reply_address_type,
@@ -242,9 +241,9 @@ async def _card(session: AsyncSession, access: TownAccess, appeal: Appeal) -> Ap
         flagged_for_head=appeal.flagged_for_head, flagged_obscene=appeal.flagged_obscene,
         redirected_to=appeal.redirected_to, extended=appeal.extended_at is not None, merged_into_id=appeal.merged_into_id,
         merged_into=AppealRef(id=merged_into.id, reg_number=merged_into.reg_number) if merged_into else None,
-        can_request_info=appeal.author_id is not None and rules.can_transition(Status(appeal.status), Status.INFO_REQUESTED),
+        can_request_info=service.can_request_info(appeal),
         rating=appeal.rating, rating_comment=appeal.rating_comment,
-        can_redirect=rules.is_open(Status(appeal.status)) and rules.can_redirect(appeal.registered_at, now, policy),
+        can_redirect=service.can_redirect(appeal, access.town, now),
         allowed_statuses=sorted(rules.ALLOWED_TRANSITIONS[Status(appeal.status)]),
         files=[_file_out(town_id, f) for f in all_files],
         comments=[CommentOut(id=c.id, kind=c.kind, body=c.body, author=names.get(c.author_id or 0), created_at=c.created_at) for c in comments],

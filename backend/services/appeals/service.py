@@ -523,6 +523,18 @@ async def add_note(session: AsyncSession, *, appeal: Appeal, actor: User, text: 
     return note
 
 
+def can_request_info(appeal: Appeal) -> bool:
+    """Whether the resident can be asked for more now: they are in the chat, and the status allows it."""
+    return appeal.author_id is not None and rules.can_transition(Status(appeal.status), Status.INFO_REQUESTED)
+
+
+def can_redirect(appeal: Appeal, town: Municipality, now: datetime) -> bool:
+    """Whether the appeal is still being handled and within 7 days of registration (art. 8 p. 3)."""
+    return rules.is_open(Status(appeal.status)) and rules.can_redirect(
+        appeal.registered_at, now, policy_for(town, kind=Kind(appeal.kind))
+    )
+
+
 async def request_info(session: AsyncSession, *, appeal: Appeal, actor: User, question: str) -> AppealComment:
     """Ask the resident for more; their reply in chat is attached to the appeal."""
     if appeal.author_id is None:
