@@ -19,11 +19,13 @@ import uvicorn
 from backend import backup as backups
 from backend import demo
 from backend.app import create_app
+from backend.core.municipalities import service as towns
 from backend.core.users import service as users
 from backend.core.users.models import Role
 from backend.db import unit_of_work
 from backend.jobs import ALL_JOBS
 from backend.logs import setup_logging
+from backend.migrate import upgrade
 from backend.runtime import Runtime
 from backend.scheduler import make_scheduler
 from backend.settings import Settings, SettingsError, load_settings
@@ -89,8 +91,6 @@ async def stop_bot(bot, dp, polling: asyncio.Task | None) -> None:  # noqa: ANN0
 
 async def seed_first_run(runtime: Runtime) -> bool:
     """With DEMO on and no town yet (a first run), seed the demo town."""
-    from backend.core.municipalities import service as towns
-
     async with unit_of_work(runtime.sessionmaker) as session:
         if not runtime.settings.DEMO or await towns.list_active(session):
             return False
@@ -137,8 +137,6 @@ async def _demo(settings: Settings, links: bool) -> None:
 
 
 async def _grant(settings: Settings, telegram_id: int, town_slug: str, role: str) -> None:
-    from backend.core.municipalities import service as towns
-
     runtime = Runtime.build(settings)
     try:
         async with unit_of_work(runtime.sessionmaker) as session:
@@ -230,8 +228,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _migrate(settings: Settings) -> None:
-    from backend.migrate import upgrade
-
     if settings.is_sqlite:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     upgrade(settings.DATABASE_URL)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
+from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
 from backend.core.users import cache as user_cache
 from backend.core.users.cache import UserCache
@@ -175,8 +176,6 @@ class StartOutcome:
 async def start(session: AsyncSession, *, user: User, payload: str | None) -> StartOutcome:
     """Resolve the town for `/start`: the deep-link slug, else the current town, else the
     only town, else a choice."""
-    from backend.core.municipalities import service as towns
-
     if payload:
         town = await towns.get_by_slug(session, slug=payload.split("__", 1)[0])
         if town is not None:

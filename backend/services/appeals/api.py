@@ -264,8 +264,6 @@ def _details(after: dict | None, names: dict[int, str]) -> dict | None:
 
 
 async def _documents(session: AsyncSession, appeal: Appeal) -> list[Document]:
-    from backend.core.documents import service as documents
-
     return await documents.for_origin(session, origin_type="appeal", origin_id=appeal.merged_into_id or appeal.id) if appeal.answer_document_id else []
 
 
