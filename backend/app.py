@@ -9,19 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend import services
 from backend.core.components.api import router as hub_router
 from backend.core.files.api import router as files_router
 from backend.core.municipalities.api import router as towns_router
 from backend.core.privacy.api import router as privacy_router
-from backend.core.users import manifest as _profile_manifest  # noqa: F401 - registers the component
 from backend.core.users.api import router as me_router
+from backend.deps import component_gate
 from backend.errors import DomainError
 from backend.i18n import N_, catalog_json, normalize_locale, translate
 from backend.runtime import Runtime
@@ -85,10 +84,16 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, runtime=runtime)
 
-    service_routers = [r for s in services.INSTALLED for r in s.ROUTERS]
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
-    for router in (*routers, me_router, towns_router, privacy_router, hub_router, files_router, *service_routers):
+    for router in (*routers, me_router, towns_router, privacy_router, hub_router, files_router):
         app.include_router(router)
+    # Each installed component's town-scoped routes answer 404 in a town that has it off;
+    # public routers (Open311) check that themselves, by the town in their own path.
+    for component in runtime.registry:
+        for router in component.routers:
+            app.include_router(router, dependencies=[Depends(component_gate(component.slug))])
+        for router in component.public_routers:
+            app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -16,15 +16,15 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import initdata
+from backend.core.components.manifest import SeedContext
+from backend.core.components.registry import Registry
 from backend.core.municipalities import service as towns
 from backend.core.users import service as users
 from backend.core.users.models import Role
-from backend.services.appeals import service as appeals
-from backend.services.appeals.rules import Kind
-from backend.services.appeals.schemas import AppealDraft
 from backend.settings import Settings
 
 DEMO_SLUG = "glocalsk"
+DEPARTMENTS = ("Отдел благоустройства", "Отдел ЖКХ", "Отдел транспорта", "Отдел экономического развития")
 
 
 @dataclass(frozen=True)
@@ -54,51 +54,37 @@ THEME = {
 }
 
 
-async def seed(session: AsyncSession) -> bool:
-    """Create the demo region, towns, departments and people; False when already there."""
+async def seed(session: AsyncSession, registry: Registry) -> bool:
+    """Create the demo region, towns, departments and people, then let every installed
+    component seed its own demo data; False when the demo town is already there."""
     if await towns.get_by_slug(session, slug=DEMO_SLUG) is not None:
         return False
     region = await towns.ensure_region(session, code="demo", name="Демонстрационная область")
-    town = await towns.create(session, slug=DEMO_SLUG, name="Глокальск", region_id=region.id, settings={"reg_prefix": "GLZ"})
+    town = await towns.create(
+        session, slug=DEMO_SLUG, name="Глокальск", region_id=region.id, settings={"services": {"appeals": {"reg_prefix": "GLZ"}}}
+    )
     await towns.create(session, slug="sosedsk", name="Соседск", region_id=region.id)
     departments = {}
-    for name in ("Отдел благоустройства", "Отдел ЖКХ", "Отдел транспорта", "Отдел экономического развития"):
-        departments[name] = await towns.add_department(session, municipality_id=town.id, name=name)
+    for name in DEPARTMENTS:
+        departments[name] = (await towns.add_department(session, municipality_id=town.id, name=name)).id
+    people = {}
     for person in PEOPLE:
         user, _ = await users.upsert_telegram_user(
             session, telegram_id=person.telegram_id, first_name=person.first_name, last_name=person.last_name
         )
         user.full_name = f"{person.last_name} {person.first_name}"
         for role in person.roles:
-            dept = departments["Отдел благоустройства"].id if role is Role.CLERK else None
+            dept = departments["Отдел благоустройства"] if role is Role.CLERK else None
             await users.grant_role(session, user_id=user.id, municipality_id=town.id, role=role, department_id=dept)
         user.current_municipality_id = town.id
-        if person.key == "resident":
-            resident = user
+        people[person.key] = user
+    resident = people["resident"]
     resident.phone, resident.identity_level = "+79990000001", "phone"
     resident.email = "anna@example.ru"
-    categories = {}
-    for code, name, dept in (
-        ("landscaping", "Благоустройство и озеленение", "Отдел благоустройства"),
-        ("roads", "Дороги и общественный транспорт", "Отдел транспорта"),
-        ("housing", "ЖКХ: отопление, вода, подъезды", "Отдел ЖКХ"),
-        ("business", "Поддержка предпринимательства", "Отдел экономического развития"),
-    ):
-        categories[code] = await appeals.create_category(
-            session, municipality_id=town.id, code=code, name=name, department_id=departments[dept].id
-        )
-    samples = (
-        (Kind.REPORT, "roads", "Яма на дороге у остановки «Школа № 2», машины объезжают по встречной.", 56.1287, 40.4066),
-        (Kind.REPORT, "landscaping", "Сломана скамейка в сквере на Советской улице.", 56.1301, 40.4012),
-        (Kind.COMPLAINT, "housing", "Третью неделю нет горячей воды в доме 12 по улице Ленина, управляющая компания не отвечает.", None, None),
-        (Kind.PROPOSAL, "business", "Предлагаю открыть в городе коворкинг для начинающих предпринимателей при библиотеке.", None, None),
-    )
-    for kind, code, text, lat, lon in samples:
-        await appeals.submit(
-            session, town=town, author=resident,
-            draft=AppealDraft(kind=kind, category_id=categories[code].id, text=text, lat=lat, lon=lon,
-                              full_name="Жителева Анна", reply_address="anna@example.ru"),
-        )
+    ctx = SeedContext(town=town, departments=departments, people=people)
+    for component in registry:
+        if component.seed is not None:
+            await component.seed(session, ctx)
     return True
 
 

@@ -11,12 +11,13 @@ from fastapi import Depends, Header, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import service as auth
+from backend.core.components.permissions import effective_roles
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
 from backend.core.users import service as users
 from backend.core.users.models import Role, User
 from backend.db import unit_of_work
-from backend.errors import Unauthorized
+from backend.errors import Forbidden, NotFound, Unauthorized
 from backend.i18n import N_, normalize_locale, set_locale
 from backend.runtime import Runtime
 from backend.settings import Settings
@@ -93,3 +94,35 @@ def town_access(*roles: Role) -> Callable[..., Coroutine[Any, Any, TownAccess]]:
 
 
 MemberDep = Annotated[TownAccess, Depends(town_access())]
+
+
+def can(slug: str, action: str) -> Callable[..., Coroutine[Any, Any, TownAccess]]:
+    """A dependency for a service's routes under /municipalities/{municipality_id}/: outsiders,
+    and towns that have the service off, get 404; members whose roles may not perform the
+    service's `action` in this town get 403."""
+
+    async def dependency(
+        request: Request, session: SessionDep, user: CurrentUser, municipality_id: Annotated[int, Path()]
+    ) -> TownAccess:
+        registry = request.app.state.runtime.registry
+        held = await users.require_role(session, user_id=user.id, municipality_id=municipality_id)
+        town = await towns.get(session, municipality_id=municipality_id)
+        if not registry.is_on(slug, town):
+            raise NotFound(N_("This service is not available in this town."))
+        if not held & effective_roles(town, slug, registry.get(slug).action(action)):
+            raise Forbidden(N_("You do not have access to this section."))
+        return TownAccess(town=town, roles=frozenset(held))
+
+    return dependency
+
+
+def component_gate(slug: str) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A router dependency: every route of the service `slug` under a town answers 404 when
+    that town has the service off."""
+
+    async def dependency(request: Request, session: SessionDep, municipality_id: Annotated[int, Path()]) -> None:
+        town = await towns.get(session, municipality_id=municipality_id)
+        if not request.app.state.runtime.registry.is_on(slug, town):
+            raise NotFound(N_("This service is not available in this town."))
+
+    return dependency

@@ -1,9 +1,16 @@
-"""Every scheduled job, collected for the scheduler."""
+"""Every scheduled job: core's, then each installed component's (from its manifest)."""
 
+from __future__ import annotations
+
+from backend.core.components.registry import Registry
 from backend.core.files.jobs import JOBS as FILE_JOBS
 from backend.core.notifications.jobs import JOBS as NOTIFICATION_JOBS
 from backend.core.privacy.jobs import JOBS as PRIVACY_JOBS
 from backend.scheduler import Job
-from backend.services.appeals.jobs import JOBS as APPEAL_JOBS
 
-ALL_JOBS: list[Job] = [*NOTIFICATION_JOBS, *PRIVACY_JOBS, *FILE_JOBS, *APPEAL_JOBS]
+CORE_JOBS: tuple[Job, ...] = (*NOTIFICATION_JOBS, *PRIVACY_JOBS, *FILE_JOBS)
+
+
+def all_jobs(registry: Registry) -> list[Job]:
+    """Core jobs and the installed components' jobs."""
+    return [*CORE_JOBS, *(job for m in registry for job in m.jobs)]

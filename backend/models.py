@@ -1,4 +1,5 @@
-"""Every model, imported in one place so metadata is complete for Alembic and tests."""
+"""Every model, so metadata is complete for Alembic and tests: core's, and each installed
+service's (its manifest names them)."""
 
 from backend.core.audit.models import AuditLog
 from backend.core.documents.models import Document, DocumentLink, DocumentTemplate, RegistrySequence
@@ -8,17 +9,12 @@ from backend.core.notifications.models import OutboxMessage
 from backend.core.privacy.models import Consent
 from backend.core.users.models import Membership, User
 from backend.db import Base
-from backend.services.appeals.models import (
-    Appeal,
-    AppealCategory,
-    AppealComment,
-    AppealLink,
-    AppealReminder,
-    Open311Key,
-)
+from backend.services import INSTALLED
 
-__all__ = [
-    "Appeal", "AppealCategory", "AppealComment", "AppealLink", "AppealReminder", "AuditLog", "Base", "Consent",
-    "Department", "Document", "DocumentLink", "DocumentTemplate", "Membership", "Municipality", "Open311Key",
-    "OutboxMessage", "Region", "RegistrySequence", "StoredFile", "User",
-]
+CORE_MODELS = (
+    AuditLog, Consent, Department, Document, DocumentLink, DocumentTemplate, Membership, Municipality, OutboxMessage,
+    Region, RegistrySequence, StoredFile, User,
+)
+SERVICE_MODELS = tuple(model for manifest in INSTALLED for model in manifest.models)
+
+__all__ = ["CORE_MODELS", "SERVICE_MODELS", "Base"]

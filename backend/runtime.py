@@ -1,4 +1,5 @@
-"""The shared resources of one process: engine, sessions, key-value engine, metrics.
+"""The shared resources of one process: engine, sessions, key-value engine, pacer, the
+installed components, metrics and the channel that reaches people.
 
 Built once by the composition root and handed to the HTTP app, the bot and the scheduler.
 """
@@ -6,14 +7,18 @@ Built once by the composition root and handed to the HTTP app, the bot and the s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.core.notifications.port import Notifier, NullNotifier
+from backend.core.components.registry import Registry
+from backend.core.notifications.notices import CORE_NOTICES, NoticeTypes
+from backend.core.notifications.pacing import MemoryPacer, Pacer, RedisPacer
+from backend.core.notifications.port import Channel, NullChannel
 from backend.core.users.cache import UserCache
 from backend.db import make_engine, make_sessionmaker
-from backend.kv import KV, make_kv
+from backend.kv import KV, RedisKV, make_kv
 from backend.metrics import Metrics
 from backend.settings import Settings
 
@@ -24,17 +29,28 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     kv: KV
+    registry: Registry
+    pacer: Pacer
     metrics: Metrics = field(default_factory=Metrics)
-    notifier: Notifier = field(default_factory=NullNotifier)
+    channel: Channel = field(default_factory=NullChannel)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, registry: Registry) -> Runtime:
         if settings.is_sqlite:
             settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.DATABASE_URL)
         kv = make_kv(settings.REDIS_URL)
+        pacer: Pacer = RedisPacer(kv.redis) if isinstance(kv, RedisKV) else MemoryPacer()
         cache = UserCache(kv, ttl=settings.USER_CACHE_TTL)
-        return cls(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine, user_cache=cache), kv=kv)
+        return cls(
+            settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine, user_cache=cache), kv=kv,
+            registry=registry, pacer=pacer,
+        )
+
+    @cached_property
+    def notices(self) -> NoticeTypes:
+        """Every notice kind the installed components declare."""
+        return NoticeTypes([*CORE_NOTICES, *(t for m in self.registry for t in m.notices)])
 
     async def check(self) -> dict[str, str]:
         """Reachability of the database and of the key-value engine: name -> "ok" or the error."""

@@ -104,8 +104,10 @@ from backend.core.users.models import Role, User
 from backend.db import make_engine, unit_of_work, utcnow
 from backend.logs import setup_logging
 from backend.migrate import reset_postgres, upgrade
+from backend import installed
 from backend.runtime import Runtime
-from backend.services.appeals import rules, service
+from backend.services.appeals import queries, rules, service
+from backend.services.appeals import settings as appeal_settings
 from backend.services.appeals.models import Appeal
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import QueueFilters
@@ -224,7 +226,7 @@ async def _create_towns(runtime: Runtime, rng: random.Random) -> list[Town]:
     async with unit_of_work(runtime.sessionmaker) as session:
         for t in range(TOWNS):
             town = await towns.create(session, slug=f"bench-town-{t + 1:02d}", name=f"Город {t + 1}",
-                                      settings={"reg_prefix": f"BQ{t + 1:02d}"})
+                                      settings={"services": {"appeals": {"reg_prefix": f"BQ{t + 1:02d}"}}})
             depts = [(await towns.add_department(session, municipality_id=town.id, name=n)).id for n in DEPARTMENTS]
             cats = []
             for i, (code, name, _share, dept, _texts) in enumerate(CATEGORIES):
@@ -242,8 +244,8 @@ async def _create_towns(runtime: Runtime, rng: random.Random) -> list[Town]:
                 user.current_municipality_id = town.id
                 clerks.append(user.id)
             out.append(Town(
-                id=town.id, slug=town.slug, prefix=service.reg_prefix(town),
-                policies={True: service.policy_for(town, kind=Kind.STATEMENT), False: service.policy_for(town, kind=Kind.REPORT)},
+                id=town.id, slug=town.slug, prefix=appeal_settings.reg_prefix(town),
+                policies={True: appeal_settings.policy_for(town, kind=Kind.STATEMENT), False: appeal_settings.policy_for(town, kind=Kind.REPORT)},
                 categories=cats, clerks=clerks, center=(55.0 + rng.random() * 5, 37.0 + rng.random() * 10),
             ))
     return out
@@ -378,7 +380,7 @@ async def seed(settings: Settings, rows: int, *, copy: bool, log: Callable[[str]
     """Create towns and clerks through the services, bulk-insert the appeals, ANALYZE."""
     t0 = time.perf_counter()
     rng = random.Random(20240601)
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, installed.registry())
     try:
         towns_ = await _create_towns(runtime, rng)
         n_residents = max(1000, rows // 40)
@@ -482,7 +484,7 @@ def filter_cases(seeded: Seeded) -> list[FilterCase]:
 async def matching(runtime: Runtime, seeded: Seeded, case: FilterCase) -> int:
     """How many appeals the filter matches in the town, by the counts endpoint's service."""
     async with runtime.sessionmaker() as session:
-        counts, _ = await service.status_counts(session, municipality_id=seeded.town_id, filters=case.filters,
+        counts, _ = await queries.status_counts(session, municipality_id=seeded.town_id, filters=case.filters,
                                                 user_id=seeded.clerk["user_id"])
     wanted = {s.value for s in case.filters.status} or set(counts)
     return sum(n for s, n in counts.items() if s in wanted)
@@ -758,7 +760,7 @@ async def breakdown(runtime: Runtime, client: Client, seeded: Seeded, case: Filt
     for _ in range(n):
         t0 = time.perf_counter()
         async with unit_of_work(runtime.sessionmaker) as session:
-            await service.queue(session, municipality_id=seeded.town_id, filters=case.filters,
+            await queries.queue(session, municipality_id=seeded.town_id, filters=case.filters,
                                 user_id=seeded.clerk["user_id"], limit=PAGE)
         svc.append(time.perf_counter() - t0)
     ladder = {}
@@ -813,7 +815,7 @@ async def counts_endpoint(client: Client, n: int = 10) -> dict[str, Any]:
 
 
 async def measure(settings: Settings, seeded: Seeded, args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, installed.registry())
     app, bot, dp = build(runtime)
     client = Client(app, seeded, settings.signing_token)
     try:

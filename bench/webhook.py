@@ -79,6 +79,7 @@ from starlette.routing import Route
 from backend.kv import RedisKV
 from backend.logs import setup_logging
 from backend.migrate import reset_postgres, upgrade
+from backend import installed
 from backend.runtime import Runtime
 from backend.settings import Settings, SettingsError, load_settings
 from bot.main import build
@@ -160,7 +161,7 @@ def _client(app: Any) -> httpx.AsyncClient:
 
 def app_stack(settings: Settings, used_update_ids: Callable[[], range]) -> Stack:
     """The real app from the composition root, with the stand-in as its Bot API."""
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, installed.registry())
     # The /help text lists every command, in either language; an error reply does not.
     api = BotAPIStandIn(accept=lambda m: "/start" in m.text and "/help" in m.text and "/mydata" in m.text)
     app, bot, dp = build(runtime, bot_session=api)

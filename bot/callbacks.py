@@ -1,5 +1,6 @@
-"""Callback data factories. The longest packed value stays far under Telegram's 64 bytes
-(see tests/test_callbacks.py)."""
+"""Callback data factories of the bot's core (start, profile). Each applied service keeps its
+own in bot/services/<slug>/callbacks.py. The longest packed value stays far under
+Telegram's 64 bytes (tests/platform/test_platform.py, test_callback_data_fits_telegram_limit)."""
 
 from __future__ import annotations
 
@@ -25,45 +26,4 @@ class ForgetCB(CallbackData, prefix="forget"):
 
 
 class MenuCB(CallbackData, prefix="menu"):
-    action: Literal["language", "privacy", "town", "phone", "appeal", "appeals"]
-
-
-class AppealRateCB(CallbackData, prefix="rate"):
-    appeal_id: int
-    stars: int
-
-
-class AppealReplyCB(CallbackData, prefix="areply"):
-    appeal_id: int
-
-
-# --- the resident's appeal dialog (bot/routers/appeals.py) ---------------------------------
-
-
-class AppealKindCB(CallbackData, prefix="akind"):
-    kind: Literal["proposal", "statement", "complaint", "report"]
-
-
-class AppealCategoryCB(CallbackData, prefix="acat"):
-    id: int
-
-
-class AppealStepCB(CallbackData, prefix="astep"):
-    """A dialog button. It names the step it belongs to, so a button left on an older message
-    never acts in a later step (a text step's "Start over" must not clear attachments)."""
-
-    step: Literal["kind", "cat", "text", "files", "consent", "name", "addr", "id", "sum", "resume", "rate", "reply"]
-    action: Literal[
-        "done", "skip", "clear", "use_name", "use_email", "use_postal", "phone", "name", "address",
-        "report", "submit", "cancel", "continue", "restart", "send",
-    ]
-
-
-class AppealEditCB(CallbackData, prefix="aedit"):
-    """Change one part of the draft from the summary."""
-
-    field: Literal["kind", "category", "text", "files", "location", "name", "address"]
-
-
-class AppealViewCB(CallbackData, prefix="aview"):
-    appeal_id: int
+    action: Literal["language", "privacy", "town", "phone"]

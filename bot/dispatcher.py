@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Dispatcher
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -10,13 +12,18 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from redis.asyncio import Redis
 
+from backend.core.municipalities.models import Municipality
+from backend.i18n import gettext as _
 from backend.runtime import Runtime
 from backend.settings import Settings
 from bot import errors
-from bot.middlewares import DbSessionMiddleware, ObservabilityMiddleware, ThrottlingMiddleware, UserMiddleware
-from bot.routers import appeals, fallback, profile, start
+from bot.component import BotComponent
+from bot.middlewares import DbSessionMiddleware, Handler, ObservabilityMiddleware, ThrottlingMiddleware, UserMiddleware
+from bot.routers import fallback, profile, start
+from bot.services import INSTALLED
 
 
 def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
@@ -40,16 +47,50 @@ def make_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
     return MemoryStorage(), SimpleEventIsolation()
 
 
-def create_dispatcher(runtime: Runtime, *, storage: BaseStorage | None = None, isolation: BaseEventIsolation | None = None) -> Dispatcher:
-    """The Dispatcher with the whole middleware stack and every router."""
+class ServiceGate(BaseMiddleware):
+    """Inner middleware of a service's router: where the person's town has the service off,
+    its handlers say so instead of running."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user, runtime = data.get("user"), data["runtime"]
+        if user is None or user.current_municipality_id is None:
+            return await handler(event, data)
+        town = await data["session"].get(Municipality, user.current_municipality_id)
+        if town is None or runtime.registry.is_on(self.slug, town):
+            return await handler(event, data)
+        title = runtime.registry.get(self.slug).title if self.slug in runtime.registry else self.slug
+        text = _("«{service}» is not available in {town}.").format(service=_(title), town=town.name)
+        if isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+        elif isinstance(event, Message):
+            await event.answer(text)
+        return None
+
+
+def create_dispatcher(
+    runtime: Runtime,
+    *,
+    storage: BaseStorage | None = None,
+    isolation: BaseEventIsolation | None = None,
+    components: tuple[BotComponent, ...] = INSTALLED,
+) -> Dispatcher:
+    """The Dispatcher with the whole middleware stack, the core routers and every service's."""
     if storage is None or isolation is None:
         storage, isolation = make_storage(runtime.settings)
-    dp = Dispatcher(storage=storage, events_isolation=isolation, runtime=runtime, settings=runtime.settings)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, runtime=runtime, settings=runtime.settings, components=components)
     for mw in (ObservabilityMiddleware, ThrottlingMiddleware, DbSessionMiddleware, UserMiddleware):
         dp.update.outer_middleware(mw(runtime))
-    # appeals sits before profile: inside its dialog it takes the contact and the consent
-    # button first, hands them to profile's handlers and goes on with the dialog.
-    dp.include_routers(
-        errors.create_router(), start.create_router(), appeals.create_router(), profile.create_router(), fallback.create_router()
-    )
+    # Services sit before profile: inside their dialogs they take the contact and the consent
+    # button first (through bot/steps.py) and go on with the dialog.
+    dp.include_routers(errors.create_router(), start.create_router())
+    for component in components:
+        router = component.router()
+        gate = ServiceGate(component.slug)
+        router.message.middleware(gate)
+        router.callback_query.middleware(gate)
+        dp.include_router(router)
+    dp.include_routers(profile.create_router(), fallback.create_router())
     return dp

@@ -17,13 +17,13 @@ from pathlib import Path
 import uvicorn
 
 from backend import backup as backups
-from backend import demo
+from backend import demo, installed
 from backend.app import create_app
 from backend.core.municipalities import service as towns
 from backend.core.users import service as users
 from backend.core.users.models import Role
 from backend.db import unit_of_work
-from backend.jobs import ALL_JOBS
+from backend.jobs import all_jobs
 from backend.logs import setup_logging
 from backend.migrate import upgrade
 from backend.runtime import Runtime
@@ -33,21 +33,28 @@ from backend.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("glocal")
 
 
-def build(runtime: Runtime, *, bot_session=None):  # noqa: ANN001, ANN201
+def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN001, ANN201
     """The whole app for a runtime: (fastapi_app, bot or None, dispatcher or None)."""
     settings = runtime.settings
     routers = []
     bot = dp = None
     if settings.bot_enabled:
+        from bot.channel import TelegramChannel
         from bot.dispatcher import create_bot, create_dispatcher
-        from bot.notifier import TelegramNotifier
+        from bot.services import INSTALLED
         from bot.webhook import webhook_router
 
+        components = INSTALLED if components is None else components
         bot = create_bot(settings, session=bot_session)
-        dp = create_dispatcher(runtime)
-        runtime.notifier = TelegramNotifier(bot, settings)
+        dp = create_dispatcher(runtime, components=components)
+        runtime.channel = TelegramChannel(bot, settings, components)
         routers.append(webhook_router(runtime, dp, bot))
     return create_app(runtime, routers=routers), bot, dp
+
+
+def make_runtime(settings: Settings) -> Runtime:
+    """The runtime with every installed component."""
+    return Runtime.build(settings, installed.registry())
 
 
 async def _print_links(runtime: Runtime) -> None:
@@ -63,7 +70,7 @@ async def start_bot(runtime: Runtime, bot, dp) -> asyncio.Task | None:  # noqa: 
     from bot import commands
 
     settings = runtime.settings
-    await commands.register(bot, settings)
+    await commands.register(bot, settings, dp["components"])
     if settings.PUBLIC_URL:
         await bot.set_webhook(
             f"{settings.PUBLIC_URL}/telegram/webhook",
@@ -74,6 +81,8 @@ async def start_bot(runtime: Runtime, bot, dp) -> asyncio.Task | None:  # noqa: 
         return None
     await bot.delete_webhook()
     log.info("bot: long polling (no PUBLIC_URL)")
+    if not settings.miniapp_base:
+        log.warning("bot: Mini App buttons are hidden until MINIAPP_URL or PUBLIC_URL gives an https:// address")
     return asyncio.create_task(
         dp.start_polling(bot, handle_signals=False, close_bot_session=False, allowed_updates=dp.resolve_used_update_types())
     )
@@ -94,16 +103,16 @@ async def seed_first_run(runtime: Runtime) -> bool:
     async with unit_of_work(runtime.sessionmaker) as session:
         if not runtime.settings.DEMO or await towns.list_active(session):
             return False
-        await demo.seed(session)
+        await demo.seed(session, runtime.registry)
     log.info("first run: demo town %s seeded", demo.DEMO_SLUG)
     return True
 
 
 async def serve(settings: Settings) -> None:
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     await seed_first_run(runtime)
     app, bot, dp = build(runtime)
-    scheduler = make_scheduler(runtime, ALL_JOBS) if settings.SCHEDULER else None
+    scheduler = make_scheduler(runtime, all_jobs(runtime.registry)) if settings.SCHEDULER else None
     polling: asyncio.Task | None = None
     if scheduler:
         scheduler.start()
@@ -125,10 +134,10 @@ async def serve(settings: Settings) -> None:
 
 
 async def _demo(settings: Settings, links: bool) -> None:
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     try:
         async with unit_of_work(runtime.sessionmaker) as session:
-            created = await demo.seed(session)
+            created = await demo.seed(session, runtime.registry)
         print("demo town seeded" if created else "demo town already present", flush=True)
         if links:
             await _print_links(runtime)
@@ -137,7 +146,7 @@ async def _demo(settings: Settings, links: bool) -> None:
 
 
 async def _grant(settings: Settings, telegram_id: int, town_slug: str, role: str) -> None:
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     try:
         async with unit_of_work(runtime.sessionmaker) as session:
             town = await towns.get_by_slug(session, slug=town_slug)
@@ -151,7 +160,7 @@ async def _grant(settings: Settings, telegram_id: int, town_slug: str, role: str
 
 
 async def _check(settings: Settings) -> int:
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     failed = False
     try:
         for name, status in (await runtime.check()).items():

@@ -20,7 +20,7 @@ from backend.migrate import reset_postgres, upgrade
 from backend.models import Base
 from backend.runtime import Runtime
 from backend.settings import Settings, load_settings
-from bot.main import build
+from bot.main import build, make_runtime
 from tests.telegram import RecordingSession
 
 TEST_DB = os.environ.get("GLOCAL_TEST_DATABASE_URL") or None
@@ -85,7 +85,7 @@ async def _clean_postgres(runtime: Runtime) -> None:
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = Runtime.build(settings)
+    rt = make_runtime(settings)
     if TEST_REDIS:
         await rt.kv.redis.flushdb()  # type: ignore[attr-defined]
     yield rt

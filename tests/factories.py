@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,9 @@ from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
 from backend.core.users import service as users
 from backend.core.users.models import Role, User
-from backend.db import unit_of_work
+from backend.core.notifications import service as outbox
+from backend.core.notifications.pacing import MemoryPacer
+from backend.db import unit_of_work, utcnow
 from backend.runtime import Runtime
 
 _seq = itertools.count(1)
@@ -50,3 +53,37 @@ def tma(runtime: Runtime, user: User | dict[str, Any], *, auth_date: int | None 
         token=token or runtime.settings.signing_token,
     )
     return {"Authorization": f"tma {data}"}
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told (for the pacer)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def deliver_outbox(rt: Runtime, *, passes: int = 10) -> int:
+    """Deliver the outbox through the runtime's channel as the scheduler does, pass after
+    pass, moving a fake clock on so the per-chat pace lets each next message go; returns
+    how many went out."""
+    clock = FakeClock()
+    pacer = MemoryPacer(clock=clock)
+    now = utcnow()
+    total = 0
+    for _ in range(passes):
+        sent = await outbox.deliver_pending(
+            rt.sessionmaker, rt.channel, notices=rt.notices, pacer=pacer, files_root=rt.settings.files_dir,
+            default_locale=rt.settings.DEFAULT_LOCALE, now=now,
+        )
+        total += sent
+        if not sent:
+            break
+        clock.advance(2)
+        now += timedelta(seconds=2)
+    return total

@@ -14,9 +14,8 @@ import threading
 
 import uvicorn
 
-from backend.runtime import Runtime
 from backend.settings import Settings
-from bot.main import build
+from bot.main import build, make_runtime
 
 
 class _Server(uvicorn.Server):
@@ -51,7 +50,7 @@ class LiveServer:
             self._started.set()
 
     async def _serve(self) -> None:
-        runtime = Runtime.build(self.settings)
+        runtime = make_runtime(self.settings)
         app, bot, dp = build(runtime)
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
         self._server = _Server(config, self._started)

@@ -1,6 +1,8 @@
-"""Applied services. Each registers its manifest (component, routers, hooks) when imported;
-`INSTALLED` is the list the app is composed from."""
+"""Applied services, each in its own folder and declared by its manifest. `INSTALLED` is the
+one list of them: the app, the migrations' metadata, the scheduler, the demo, privacy and
+files iterate over it. Adding a service adds one line here (and one in bot/services)."""
 
-from backend.services.appeals import manifest as appeals
+from backend.core.components.manifest import Manifest
+from backend.services.appeals.manifest import MANIFEST as appeals
 
-INSTALLED = [appeals]
+INSTALLED: tuple[Manifest, ...] = (appeals,)

@@ -14,7 +14,8 @@ from backend.core.users import service as users
 from backend.core.users.models import User
 from backend.i18n import gettext as _
 from backend.i18n import set_locale
-from bot import keyboards
+from backend.runtime import Runtime
+from bot import keyboards, steps
 from bot.callbacks import ForgetCB, LangCB, MenuCB, PrivacyCB
 from bot.filters import I18nText
 from bot.routers import from_menu
@@ -49,10 +50,7 @@ async def privacy_cmd(message: Message, session: AsyncSession, user: User) -> No
 
 async def accept(query: CallbackQuery, session: AsyncSession, user: User) -> None:
     """Record consent to the text the person was shown."""
-    await privacy.give_consent(session, user_id=user.id, channel="bot")
-    await query.answer(_("Thank you, consent recorded."))
-    assert isinstance(query.message, Message)
-    await query.message.edit_reply_markup(reply_markup=keyboards.privacy(True))
+    await steps.accept_consent(query, session, user)
 
 
 async def withdraw(query: CallbackQuery, session: AsyncSession, user: User) -> None:
@@ -63,38 +61,25 @@ async def withdraw(query: CallbackQuery, session: AsyncSession, user: User) -> N
     await query.message.edit_reply_markup(reply_markup=keyboards.privacy(False))
 
 
-async def _ask_phone(message: Message, session: AsyncSession, user: User) -> None:
-    await privacy.ensure_consent(session, user_id=user.id)
-    await message.answer(
-        _("Press the button below to share the phone number of this Telegram account."),
-        reply_markup=keyboards.share_phone(),
-    )
-
-
 async def phone_cmd(message: Message, session: AsyncSession, user: User) -> None:
     """Ask for the phone through Telegram's contact button (consent first)."""
-    await _ask_phone(message, session, user)
+    await privacy.ensure_consent(session, user_id=user.id)
+    await steps.ask_phone(message)
 
 
 
 async def contact(message: Message, session: AsyncSession, user: User) -> None:
     """Store the phone when the contact is the sender's own (Telegram vouches for it)."""
-    assert message.contact is not None and message.from_user is not None
-    if message.contact.user_id != message.from_user.id:
-        await message.answer(_("Please share your own number with the button below."), reply_markup=keyboards.share_phone())
-        return
-    await privacy.ensure_consent(session, user_id=user.id)
-    await users.set_verified_phone(session, user=user, phone=message.contact.phone_number)
-    await message.answer(_("Phone number saved: {phone}").format(phone=user.phone), reply_markup=ReplyKeyboardRemove())
+    await steps.take_contact(message, session, user)
 
 
 async def cancel(message: Message) -> None:
     await message.answer(_("Cancelled."), reply_markup=ReplyKeyboardRemove())
 
 
-async def mydata(message: Message, session: AsyncSession, user: User) -> None:
+async def mydata(message: Message, session: AsyncSession, user: User, runtime: Runtime) -> None:
     """Send a JSON file with everything stored about the person."""
-    data = await privacy.export_user_data(session, user_id=user.id)
+    data = await privacy.export_user_data(session, user_id=user.id, registry=runtime.registry)
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
     await message.answer_document(
         BufferedInputFile(payload, filename="glocal-my-data.json"),
@@ -110,14 +95,14 @@ async def forget(message: Message) -> None:
     )
 
 
-async def forget_confirm(query: CallbackQuery, callback_data: ForgetCB, session: AsyncSession, user: User) -> None:
+async def forget_confirm(query: CallbackQuery, callback_data: ForgetCB, session: AsyncSession, user: User, runtime: Runtime) -> None:
     """Erase, or keep, as the person chose."""
     assert isinstance(query.message, Message)
     await query.answer()
     if not callback_data.confirm:
         await query.message.edit_text(_("Nothing was deleted."))
         return
-    await privacy.forget_user(session, user_id=user.id)
+    await privacy.forget_user(session, user_id=user.id, registry=runtime.registry)
     await query.message.edit_text(_("Your personal data has been deleted. Send /start if you want to come back."))
 
 

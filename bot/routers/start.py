@@ -7,25 +7,29 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, MenuButtonWebApp, Message, WebAppInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.components import service as components
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
 from backend.core.users import service as users
 from backend.core.users.models import User
 from backend.i18n import N_
 from backend.i18n import gettext as _
-from backend.settings import Settings
-from bot import keyboards
+from backend.runtime import Runtime
+from bot import commands, keyboards
 from bot.callbacks import MenuCB, TownCB
+from bot.component import BotComponent
 
 
-async def send_menu(message: Message, session: AsyncSession, user: User, town: Municipality, settings: Settings, bot: Bot) -> None:
-    """The main menu of a town: the miniapps the person's roles allow, and settings."""
-    available = await components.for_person(session, user_id=user.id, town=town)
+async def send_menu(
+    message: Message, session: AsyncSession, user: User, town: Municipality, runtime: Runtime, components: tuple[BotComponent, ...], bot: Bot
+) -> None:
+    """The main menu of a town: the miniapps the person's roles allow, each service's
+    buttons (of the services the town has on), and settings."""
+    settings = runtime.settings
+    roles = await users.roles_in(session, user_id=user.id, municipality_id=town.id)
+    miniapps = runtime.registry.available(roles=roles, town=town)
+    rows = [row for c in components if c.menu and runtime.registry.is_on(c.slug, town) for row in c.menu()]
     text = _("{town}: what would you like to do?").format(town=town.name)
-    if not settings.miniapp_base:
-        text += "\n\n" + _("The town's apps open once the server has a public HTTPS address.")
-    await message.answer(text, reply_markup=keyboards.main_menu(available, settings.miniapp_base))
+    await message.answer(text, reply_markup=keyboards.main_menu(miniapps, settings.miniapp_base, rows))
     if settings.miniapp_base:
         await bot.set_chat_menu_button(
             chat_id=message.chat.id,
@@ -33,8 +37,25 @@ async def send_menu(message: Message, session: AsyncSession, user: User, town: M
         )
 
 
-async def start(message: Message, command: CommandObject, session: AsyncSession, user: User, settings: Settings, bot: Bot) -> None:
+async def _entered(
+    message: Message, session: AsyncSession, previous_id: int | None, town: Municipality, locale: str, runtime: Runtime,
+    components: tuple[BotComponent, ...], bot: Bot,
+) -> None:
+    """The person is now in `town`: their chat gets the town's commands."""
+    if previous_id == town.id:
+        return
+    previous = await session.get(Municipality, previous_id) if previous_id else None
+    await commands.sync_chat(
+        bot, chat_id=message.chat.id, locale=locale, town=town, previous=previous, registry=runtime.registry, components=components
+    )
+
+
+async def start(
+    message: Message, command: CommandObject, session: AsyncSession, user: User, runtime: Runtime,
+    components: tuple[BotComponent, ...], bot: Bot, locale: str,
+) -> None:
     """Greet, pick the town from the deep link (or ask), show the menu."""
+    before = user.current_municipality_id
     outcome = await users.start(session, user=user, payload=command.args)
     greeting = _("Hello, {name}! I am the digital front door of your town.").format(name=user.first_name or "")
     if outcome.town is None:
@@ -44,25 +65,33 @@ async def start(message: Message, command: CommandObject, session: AsyncSession,
         await message.answer(greeting + "\n\n" + _("Choose your town:"), reply_markup=keyboards.towns(outcome.choices))
         return
     await message.answer(greeting)
-    await send_menu(message, session, user, outcome.town, settings, bot)
+    await _entered(message, session, before, outcome.town, locale, runtime, components, bot)
+    await send_menu(message, session, user, outcome.town, runtime, components, bot)
 
 
-async def menu(message: Message, session: AsyncSession, user: User, settings: Settings, bot: Bot) -> None:
+async def menu(
+    message: Message, session: AsyncSession, user: User, runtime: Runtime, components: tuple[BotComponent, ...], bot: Bot, locale: str
+) -> None:
     """Show the main menu again."""
     town = await users.current_town(session, user=user)
     if town is None:
-        await start(message, CommandObject(prefix="/", command="start"), session, user, settings, bot)
+        await start(message, CommandObject(prefix="/", command="start"), session, user, runtime, components, bot, locale)
         return
-    await send_menu(message, session, user, town, settings, bot)
+    await send_menu(message, session, user, town, runtime, components, bot)
 
 
-async def choose_town(query: CallbackQuery, callback_data: TownCB, session: AsyncSession, user: User, settings: Settings, bot: Bot) -> None:
+async def choose_town(
+    query: CallbackQuery, callback_data: TownCB, session: AsyncSession, user: User, runtime: Runtime,
+    components: tuple[BotComponent, ...], bot: Bot, locale: str,
+) -> None:
     """The person picked a town."""
     town = await towns.get(session, municipality_id=callback_data.id)
+    before = user.current_municipality_id
     await users.join_town(session, user=user, municipality_id=town.id)
     await query.answer(_("Your town: {town}").format(town=town.name))
     assert isinstance(query.message, Message)
-    await send_menu(query.message, session, user, town, settings, bot)
+    await _entered(query.message, session, before, town, locale, runtime, components, bot)
+    await send_menu(query.message, session, user, town, runtime, components, bot)
 
 
 async def change_town(query: CallbackQuery, session: AsyncSession) -> None:
@@ -72,10 +101,8 @@ async def change_town(query: CallbackQuery, session: AsyncSession) -> None:
     await query.message.answer(_("Choose your town:"), reply_markup=keyboards.towns(await towns.list_active(session)))
 
 
-HELP = N_(
-    "/start — main menu\n"
-    "/appeal — write to the administration\n"
-    "/myappeals — your appeals and their status\n"
+HELP_FIRST = N_("/start — main menu")
+HELP_LAST = N_(
     "/language — interface language\n"
     "/privacy — personal data consent\n"
     "/phone — share your phone number\n"
@@ -86,9 +113,11 @@ HELP = N_(
 )
 
 
-async def help_(message: Message) -> None:
-    """List the commands."""
-    await message.answer(_("What I can do:") + "\n" + _(HELP))
+async def help_(message: Message, session: AsyncSession, user: User, runtime: Runtime, components: tuple[BotComponent, ...]) -> None:
+    """List the commands (the services' only where the person's town has them on)."""
+    town = await users.current_town(session, user=user)
+    services = [_(c.help) for c in components if c.help and (town is None or runtime.registry.is_on(c.slug, town))]
+    await message.answer("\n".join([_("What I can do:"), _(HELP_FIRST), *services, _(HELP_LAST)]))
 
 
 def create_router() -> Router:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.core.components import registry
 from backend.core.components.schemas import ComponentOut
-from backend.deps import MemberDep
+from backend.deps import MemberDep, RuntimeDep
 from backend.i18n import gettext as _
 
 router = APIRouter(prefix="/api/v1", tags=["hub"])
 
 
 @router.get("/municipalities/{municipality_id}/services", response_model=list[ComponentOut])
-async def town_services(access: MemberDep) -> list[ComponentOut]:
+async def town_services(access: MemberDep, runtime: RuntimeDep) -> list[ComponentOut]:
     """Services this person's roles allow in this town, in the person's language."""
     return [
-        ComponentOut(slug=m.slug, title=_(m.title), description=_(m.description), icon=m.icon, path=m.path)
-        for m in registry.available(roles=access.roles, town_settings=access.town.settings or {})
+        ComponentOut(slug=m.slug, title=_(m.title), description=_(m.description), icon=m.icon, path=m.miniapp or "")
+        for m in runtime.registry.available(roles=access.roles, town=access.town)
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import jinja2
@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
+from backend.core.components.manifest import Viewer
+from backend.core.components.registry import Registry
 from backend.core.documents.models import (
     Direction,
     DocStatus,
@@ -20,6 +22,7 @@ from backend.core.documents.models import (
     DocumentTemplate,
     RegistrySequence,
 )
+from backend.core.users.models import Role
 from backend.db import utcnow
 from backend.errors import Invalid, NotFound
 from backend.i18n import N_
@@ -127,23 +130,26 @@ async def register(
     signer_id: int | None,
     origin: tuple[str, int] | None = None,
     now: datetime | None = None,
+    tz: tzinfo = UTC,
 ) -> Document:
-    """Create a document already signed and registered: it gets its registry number now."""
+    """Create a document already signed and registered: it gets its registry number now,
+    in the journal of the town's year (`tz` is the town's zone)."""
     now = now or utcnow()
+    local = now.astimezone(tz)
     journal = direction
-    seq = await next_number(session, municipality_id=municipality_id, journal=journal, year=now.year)
-    number = f"{JOURNAL_PREFIX[journal]}-{now.year}-{seq:06d}"
+    seq = await next_number(session, municipality_id=municipality_id, journal=journal, year=local.year)
+    number = f"{JOURNAL_PREFIX[journal]}-{local.year}-{seq:06d}"
     doc = Document(
         municipality_id=municipality_id,
         direction=direction,
         kind=kind,
         journal=journal,
-        year=now.year,
+        year=local.year,
         seq=seq,
         number=number,
         title=title,
         body=body,
-        requisites={**requisites, "number": number, "date": now.date().isoformat()},
+        requisites={**requisites, "number": number, "date": local.date().isoformat()},
         status=DocStatus.REGISTERED.value,
         author_id=author_id,
         signer_id=signer_id,
@@ -183,3 +189,22 @@ async def for_origin(session: AsyncSession, *, origin_type: str, origin_id: int)
             select(Document).where(Document.origin_type == origin_type, Document.origin_id == origin_id).order_by(Document.id)
         )
     )
+
+
+# Who works with a town's documents that came from no citizen's case (orders, notes, ...).
+OFFICIALS = frozenset({Role.CLERK, Role.DEPARTMENT_HEAD, Role.HEAD, Role.ADMIN})
+
+
+async def may_see(session: AsyncSession, viewer: Viewer, document_id: int, registry: Registry) -> bool:
+    """Whether the viewer may see a document (and its files): its author and signer do; one
+    made from an object (an appeal's answer) is visible to whoever may see that object, as
+    the object's component says; any other to the town's officials."""
+    doc = await session.get(Document, document_id)
+    if doc is None or doc.municipality_id != viewer.municipality_id:
+        return False
+    if viewer.user_id in (doc.author_id, doc.signer_id):
+        return True
+    if doc.origin_type is not None and doc.origin_id is not None:
+        check = registry.document_access(doc.origin_type)
+        return check is not None and await check(session, viewer, doc.origin_id)
+    return bool(viewer.roles & OFFICIALS)

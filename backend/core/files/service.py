@@ -1,8 +1,9 @@
 """File storage: a directory from settings, size and MIME limits, safe names, and access
 checked by the owner of each file.
 
-A file belongs to an object (`owner_type`, `owner_id`); the domain owning that object
-registers an access check, and files are served only to people who may see the object.
+A file belongs to an object (`owner_type`, `owner_id`); the component owning objects of that
+type declares who may see them in its manifest (documents are core's own), and files are
+served only to people who may see the object.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +19,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.files.models import StoredFile
-from backend.core.users.models import Role
+from backend.core.components.manifest import Viewer
+from backend.core.components.registry import Registry
+from backend.core.documents import service as documents
 from backend.db import utcnow
 from backend.errors import Invalid, NotFound
 from backend.i18n import N_
@@ -41,16 +43,6 @@ ALLOWED: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx", (b"PK\x03\x04",)),
     "application/msword": (".doc", (b"\xd0\xcf\x11\xe0",)),
 }
-
-AccessCheck = Callable[[AsyncSession, int, int, frozenset[Role], int], Awaitable[bool]]
-_access: dict[str, AccessCheck] = {}
-
-
-def register_access(owner_type: str, check: AccessCheck) -> None:
-    """`check(session, user_id, municipality_id, roles, owner_id)` says whether a person may see
-    files of one object."""
-    _access[owner_type] = check
-
 
 def safe_filename(name: str, mime: str) -> str:
     """A name safe to store and to send in Content-Disposition: no paths, no control chars."""
@@ -130,15 +122,17 @@ async def of_owner(session: AsyncSession, *, owner_type: str, owner_id: int) -> 
     )
 
 
-async def get_for(
-    session: AsyncSession, *, file_id: int, user_id: int, municipality_id: int, roles: frozenset[Role]
-) -> StoredFile:
+async def get_for(session: AsyncSession, *, file_id: int, viewer: Viewer, registry: Registry) -> StoredFile:
     """A file the person may see in this town; NotFound otherwise (never 403: no probing)."""
     stored = await session.get(StoredFile, file_id)
-    if stored is None or stored.municipality_id != municipality_id or stored.owner_id is None:
+    if stored is None or stored.municipality_id != viewer.municipality_id or stored.owner_id is None:
         raise NotFound(N_("File not found."))
-    check = _access.get(stored.owner_type)
-    if check is None or not await check(session, user_id, municipality_id, roles, stored.owner_id):
+    if stored.owner_type == "document":
+        allowed = await documents.may_see(session, viewer, stored.owner_id, registry)
+    else:
+        check = registry.file_access(stored.owner_type)
+        allowed = check is not None and await check(session, viewer, stored.owner_id)
+    if not allowed:
         raise NotFound(N_("File not found."))
     return stored
 

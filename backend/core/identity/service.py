@@ -68,14 +68,12 @@ class IdentityCheck:
     providers: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, title msgid, configured)
 
 
-def required_level(town_settings: dict) -> IdentityLevel:
-    """The level a town requires for formal appeals (setting `appeal_identity`, default phone)."""
-    return IdentityLevel(town_settings.get("appeal_identity", IdentityLevel.PHONE.value))
-
-
-def check_for_appeal(user: User, *, town_settings: dict, full_name: str | None, reply_address: str | None) -> IdentityCheck:
-    """Whether this person may file a formal 59-FZ appeal now, and what is missing if not."""
-    required = required_level(town_settings)
+def check_for_appeal(
+    user: User, *, required: IdentityLevel, require_contacts: bool, full_name: str | None, reply_address: str | None
+) -> IdentityCheck:
+    """Whether this person may file a formal 59-FZ appeal now, and what is missing if not.
+    `required` is the level the town asks for; `require_contacts` whether it asks the name
+    and the reply address up front (59-FZ art. 7 p. 3; when not, art. 11 decides later)."""
     usable = [p for p in PROVIDERS if p.level.rank >= required.rank]
     missing: list[str] = []
     if not any(p.configured and p.satisfied_by(user) for p in usable) and required is not IdentityLevel.TELEGRAM:
@@ -83,9 +81,7 @@ def check_for_appeal(user: User, *, town_settings: dict, full_name: str | None, 
             N_("a phone number confirmed through Telegram's button") if required is IdentityLevel.PHONE
             else N_("identification through Gosuslugi")
         )
-    # By default a town also asks for the name and a reply address up front (59-FZ art. 7
-    # p. 3); a town may switch that off, and then art. 11 decides what happens without them.
-    if town_settings.get("appeal_require_contacts", True):
+    if require_contacts:
         if not (full_name or "").strip():
             missing.append(N_("your full name"))
         if not (reply_address or "").strip():

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from backend.core.notifications import service
-from backend.core.notifications.port import NullNotifier
+from backend.core.notifications.port import NullChannel
 from backend.runtime import Runtime
 from backend.scheduler import Job
 
 
 async def deliver(runtime: Runtime) -> None:
-    if isinstance(runtime.notifier, NullNotifier):
-        return  # no messenger: messages wait in the outbox until one is configured
+    if isinstance(runtime.channel, NullChannel):
+        return  # no messenger: notices wait in the outbox until one is configured
     await service.deliver_pending(
-        runtime.sessionmaker, runtime.notifier,
+        runtime.sessionmaker, runtime.channel, notices=runtime.notices, pacer=runtime.pacer,
         files_root=runtime.settings.files_dir, default_locale=runtime.settings.DEFAULT_LOCALE,
     )
 
 
-JOBS = [Job(id="notifications.deliver", func=deliver, every_seconds=5)]
+JOBS = [Job(id="notifications.deliver", func=deliver, every_seconds=2)]

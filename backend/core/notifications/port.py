@@ -1,17 +1,18 @@
-"""The port through which the backend reaches people (reminders, status changes, answers).
+"""The port through which the backend reaches people, and the recipients it addresses.
 
-The backend defines it; the bot implements it; the composition root wires them. Messages
-are gettext msgids with parameters, translated by the adapter into each person's language;
-`action` names something the person can do next (the adapter turns it into buttons).
+The backend defines it; the bot implements it (one channel, Telegram); the composition root
+wires them. A channel gets a recipient (a person with their language and their address on
+that channel) and a typed notice, and renders and sends it.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
-log = logging.getLogger(__name__)
+from backend.core.notifications.notices import Notice
+from backend.core.notifications.pacing import Rate
 
 
 @dataclass(frozen=True)
@@ -21,25 +22,46 @@ class Attachment:
     data: bytes
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """A person as a channel sees them."""
+
+    user_id: int
+    locale: str
+    addresses: Mapping[str, str] = field(default_factory=dict)  # channel name -> address on it
+    municipality_id: int | None = None  # the town the message is about (which bot speaks for it)
+
+
 class Unreachable(Exception):
     """The person cannot be reached on this channel (blocked the bot, no account): don't retry."""
 
 
-class Notifier(Protocol):
-    async def notify(
-        self,
-        *,
-        telegram_id: int,
-        locale: str,
-        text: str,
-        attachment: Attachment | None = None,
-        action: dict[str, Any] | None = None,
-    ) -> None:
-        """Deliver an already translated text; raise Unreachable when retrying is pointless."""
+class RetryLater(Exception):
+    """The channel asked us to wait (Telegram's 429 with retry_after): pause, then go on."""
+
+    def __init__(self, seconds: float, account: str) -> None:
+        super().__init__(f"retry after {seconds}s on {account}")
+        self.seconds = seconds
+        self.account = account
 
 
-class NullNotifier:
-    """Used when no messenger is configured: messages stay in the outbox, undelivered."""
+class Channel(Protocol):
+    name: str
 
-    async def notify(self, **kwargs: Any) -> None:
+    def rates(self, recipient: Recipient) -> list[Rate]:
+        """The pacing limits a message to this recipient counts against."""
+
+    async def deliver(self, *, recipient: Recipient, notice: Notice, attachment: Attachment | None = None) -> None:
+        """Render and send; raise Unreachable when retrying is pointless, RetryLater when asked to wait."""
+
+
+class NullChannel:
+    """Used when no messenger is configured: notices stay in the outbox, undelivered."""
+
+    name = "none"
+
+    def rates(self, recipient: Recipient) -> list[Rate]:
+        return []
+
+    async def deliver(self, *, recipient: Recipient, notice: Notice, attachment: Attachment | None = None) -> None:
         raise ConnectionError("no messenger is configured")

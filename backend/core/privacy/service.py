@@ -1,14 +1,14 @@
 """Personal data under 152-FZ: consent, export of everything stored about a person, and
 erasure that keeps the records the law requires in anonymized form.
 
-Applied services that store personal data register an exporter and an eraser here, so
-`/mydata` and `/forget` stay complete as services are added.
+Applied services that store personal data declare an exporter and an eraser in their manifest
+(`personal_data`); export and erasure iterate the installed components, so `/mydata` and
+`/forget` stay complete as services are added.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
+from backend.core.components.registry import Registry
 from backend.core.privacy.models import Consent
 from backend.core.users import service as users
 from backend.core.users.models import IdentityLevel, Membership, User
@@ -41,18 +42,6 @@ POLICY_TEXT = N_(
     "(/mydata) or ask to delete it (/forget). After withdrawal, data not needed for another legal "
     "basis is destroyed within 30 days."
 )
-
-Exporter = Callable[[AsyncSession, int], Awaitable[Any]]
-Eraser = Callable[[AsyncSession, int], Awaitable[None]]
-_exporters: dict[str, Exporter] = {}
-_erasers: dict[str, Eraser] = {}
-
-
-def register(name: str, *, exporter: Exporter, eraser: Eraser) -> None:
-    """Plug a service's personal data into export and erasure."""
-    _exporters[name] = exporter
-    _erasers[name] = eraser
-
 
 def policy_text(locale: str | None = None) -> str:
     """The consent text as the person sees it."""
@@ -127,7 +116,7 @@ def _user_dict(user: User) -> dict[str, Any]:
     }
 
 
-async def export_user_data(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
+async def export_user_data(session: AsyncSession, *, user_id: int, registry: Registry) -> dict[str, Any]:
     """Everything stored about a person, as JSON-ready data (152-FZ art. 14)."""
     user = await users.get(session, user_id=user_id)
     consents = await session.scalars(select(Consent).where(Consent.user_id == user_id).order_by(Consent.id))
@@ -154,18 +143,20 @@ async def export_user_data(session: AsyncSession, *, user_id: int) -> dict[str, 
             for e in await audit.by_actor(session, actor_id=user_id)
         ],
     }
-    for name, exporter in sorted(_exporters.items()):
-        data[name] = await exporter(session, user_id)
+    for m in registry:
+        if m.personal_data is not None:
+            data[m.slug] = await m.personal_data.export(session, user_id)
     return data
 
 
-async def forget_user(session: AsyncSession, *, user_id: int) -> None:
+async def forget_user(session: AsyncSession, *, user_id: int, registry: Registry) -> None:
     """Erase a person's personal data. Records the law keeps (appeals, documents, the audit
     log) stay, pointing at an anonymous account; everything else is deleted."""
     user = await users.get(session, user_id=user_id)
     await withdraw_consent(session, user_id=user_id)
-    for _name, eraser in sorted(_erasers.items()):
-        await eraser(session, user_id)
+    for m in registry:
+        if m.personal_data is not None:
+            await m.personal_data.erase(session, user_id)
     await session.execute(delete(Membership).where(Membership.user_id == user_id))
     user.telegram_id = None
     user.first_name = user.last_name = user.username = user.full_name = None

@@ -13,7 +13,7 @@ from backend.core.privacy import service as privacy
 from backend.core.users import service
 from backend.core.users.models import User
 from backend.core.users.schemas import ConsentOut, MembershipOut, MeOut, MeUpdate
-from backend.deps import CurrentUser, SessionDep
+from backend.deps import CurrentUser, RuntimeDep, SessionDep
 from backend.i18n import get_locale, set_locale
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
@@ -61,9 +61,9 @@ async def update_me(body: MeUpdate, request: Request, session: SessionDep, user:
 
 
 @router.get("/me/export")
-async def export_me(session: SessionDep, user: CurrentUser) -> Response:
+async def export_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> Response:
     """Everything stored about the person, as a JSON file."""
-    data = await privacy.export_user_data(session, user_id=user.id)
+    data = await privacy.export_user_data(session, user_id=user.id, registry=runtime.registry)
     return Response(
         content=json.dumps(data, ensure_ascii=False, indent=2),
         media_type="application/json",
@@ -72,7 +72,7 @@ async def export_me(session: SessionDep, user: CurrentUser) -> Response:
 
 
 @router.delete("/me", status_code=204)
-async def forget_me(session: SessionDep, user: CurrentUser) -> Response:
+async def forget_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> Response:
     """Erase the person's personal data."""
-    await privacy.forget_user(session, user_id=user.id)
+    await privacy.forget_user(session, user_id=user.id, registry=runtime.registry)
     return Response(status_code=204)

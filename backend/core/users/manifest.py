@@ -1,16 +1,14 @@
-"""The profile page is a core component every member sees."""
+"""The profile page: a core component every member sees, and no town can switch off."""
 
-from backend.core.components.registry import Manifest, register
+from backend.core.components.manifest import Manifest
 from backend.i18n import N_
 
-PROFILE = register(
-    Manifest(
-        slug="profile",
-        title=N_("Profile"),
-        description=N_("Language, town, consent, your data"),
-        icon="👤",
-        path="profile/",
-        order=1000,
-        always_on=True,
-    )
+PROFILE = Manifest(
+    slug="profile",
+    title=N_("Profile"),
+    description=N_("Language, town, consent, your data"),
+    icon="👤",
+    miniapp="profile/",
+    order=1000,
+    always_on=True,
 )

@@ -1,28 +1,34 @@
-"""Appeals as a component: the clerk's miniapp, plus the hooks appeals need from the core
-(personal data export and erasure, who may see their files)."""
+"""Appeals, declared: residents write to their town (59-FZ appeals and problem reports), clerks
+handle the queue in the appeals miniapp, dashboards read reports over Open311."""
 
-from backend.core.components.registry import Manifest, register
-from backend.core.files import service as files
-from backend.core.privacy import service as privacy
+from __future__ import annotations
+
+from backend.core.components.manifest import Manifest, PersonalData
 from backend.i18n import N_
-from backend.services.appeals import service
+from backend.services.appeals import jobs, models, notices, permissions, queries, seed, service
 from backend.services.appeals.api import router
-from backend.services.appeals.open311 import ROUTERS as OPEN311_ROUTERS
+from backend.services.appeals.open311.api import keys_router
+from backend.services.appeals.open311.api import router as open311_router
+from backend.services.appeals.settings import AppealsSettings
 
-APPEALS = register(
-    Manifest(
-        slug="appeals",
-        title=N_("Appeals"),
-        description=N_("The queue of residents' appeals and reports"),
-        icon="📨",
-        path="appeals/",
-        roles=service.STAFF,
-        order=10,
-    )
+MANIFEST = Manifest(
+    slug=permissions.SLUG,
+    title=N_("Appeals"),
+    description=N_("The queue of residents' appeals and reports"),
+    icon="📨",
+    miniapp="appeals/",
+    opens_for=permissions.HANDLE.roles,
+    order=10,
+    actions=permissions.ACTIONS,
+    settings=AppealsSettings,
+    routers=(router, keys_router),
+    public_routers=(open311_router,),
+    jobs=jobs.JOBS,
+    models=(models.AppealCategory, models.Appeal, models.AppealComment, models.AppealLink, models.AppealReminder, models.Open311Key),
+    personal_data=PersonalData(export=queries.export_personal_data, erase=service.erase_personal_data),
+    files={"appeal": queries.may_see},
+    documents={"appeal": queries.may_see},
+    notices=notices.NOTICES,
+    stats=queries.stats,
+    seed=seed.seed,
 )
-
-privacy.register("appeals", exporter=service.export_personal_data, eraser=service.erase_personal_data)
-files.register_access("appeal", service.may_see)
-files.register_access("document", service.may_see_document)
-
-ROUTERS = [router, *OPEN311_ROUTERS]

@@ -11,13 +11,14 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from difflib import SequenceMatcher
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from backend.core.calendar.rules import Calendar, local_date, require_aware, term_end
 from backend.errors import Conflict, Invalid
 from backend.i18n import N_
 
@@ -49,6 +50,23 @@ class Status(StrEnum):
     ANSWERED = "answered"
     NO_ANSWER_REQUIRED = "no_answer_required"
     CLOSED = "closed"
+
+
+KIND_TITLES = {
+    Kind.PROPOSAL: N_("Proposal"),
+    Kind.STATEMENT: N_("Statement"),
+    Kind.COMPLAINT: N_("Complaint"),
+    Kind.REPORT: N_("Problem report"),
+}
+STATUS_TITLES = {
+    Status.REGISTERED: N_("registered"),
+    Status.IN_PROGRESS: N_("in progress"),
+    Status.INFO_REQUESTED: N_("more information requested"),
+    Status.REDIRECTED: N_("redirected to another body"),
+    Status.ANSWERED: N_("answered"),
+    Status.NO_ANSWER_REQUIRED: N_("left without an answer"),
+    Status.CLOSED: N_("closed"),
+}
 
 
 # Moves the body may make. Asking the citizen for more (art. 10 p. 1 item 2) does not stop the
@@ -101,19 +119,15 @@ def is_open(status: Status) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DeadlinePolicy:
-    """A municipality's reading of 59-FZ terms; whether "days" are calendar days is its choice."""
+    """A municipality's reading of 59-FZ terms, counted on its calendar (time zone, working or
+    calendar days, holidays: see backend/core/calendar)."""
 
     answer_days: int = 30  # art. 12 p. 1
     redirect_days: int = 7  # art. 8 p. 3
     registration_days: int = 3  # art. 8 p. 2
     max_extension_days: int = 30  # art. 12 p. 2
-    calendar_days: bool = True
-    # Only used when calendar_days is False: days off besides Sat/Sun, and the weekend days
-    # the production calendar makes working (перенос выходных).
-    holidays: frozenset[date] = field(default_factory=frozenset)
-    working_weekends: frozenset[date] = field(default_factory=frozenset)
-    timezone: str = "Europe/Moscow"
     reminder_hour: int = 9  # local hour at which "due in N days" reminders fall
+    calendar: Calendar = field(default_factory=Calendar)
 
     def __post_init__(self) -> None:
         for name in ("answer_days", "redirect_days", "registration_days", "max_extension_days"):
@@ -121,62 +135,15 @@ class DeadlinePolicy:
                 raise ValueError(f"{name} must be at least 1")
         if not 0 <= self.reminder_hour <= 23:
             raise ValueError("reminder_hour must be 0..23")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {self.timezone!r}") from exc
 
     @property
     def tz(self) -> ZoneInfo:
         """The town's time zone."""
-        return ZoneInfo(self.timezone)
-
-
-def is_working_day(day: date, policy: DeadlinePolicy) -> bool:
-    """Whether `day` counts as a working day under the policy's production calendar."""
-    if day in policy.holidays:
-        return False
-    if day in policy.working_weekends:
-        return True
-    return day.weekday() < 5
-
-
-def add_days(start: date, n: int, policy: DeadlinePolicy) -> date:
-    """The local date `n` days after `start`, counting calendar or working days per policy."""
-    if n < 0:
-        raise ValueError("n must not be negative")
-    if policy.calendar_days:
-        return start + timedelta(days=n)
-    day = start
-    left = n
-    while left:
-        day += timedelta(days=1)
-        if is_working_day(day, policy):
-            left -= 1
-    return day
-
-
-def _require_aware(moment: datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("datetime must be timezone-aware")
-
-
-def local_date(moment: datetime, policy: DeadlinePolicy) -> date:
-    """The town's calendar date at an aware moment."""
-    _require_aware(moment)
-    return moment.astimezone(policy.tz).date()
-
-
-def end_of_local_day(day: date, policy: DeadlinePolicy) -> datetime:
-    """The last instant (23:59:59.999999 local) of a local date, in UTC."""
-    return datetime.combine(day, time.max, tzinfo=policy.tz).astimezone(UTC)
+        return self.calendar.tz
 
 
 def _due(start: datetime, days: int, policy: DeadlinePolicy) -> datetime:
-    # A term "of N days from the day of registration" starts the next day and ends with the
-    # last day of the term (the general rule of Civil Code arts. 191 and 192), so the whole
-    # Nth local day is still in time.
-    return end_of_local_day(add_days(local_date(start, policy), days, policy), policy)
+    return term_end(start, days, policy.calendar)
 
 
 def answer_due(registered_at: datetime, policy: DeadlinePolicy) -> datetime:
@@ -196,7 +163,7 @@ def registration_due(received_at: datetime, policy: DeadlinePolicy) -> datetime:
 
 def can_redirect(registered_at: datetime, now: datetime, policy: DeadlinePolicy) -> bool:
     """Whether the appeal may still be redirected to another body (art. 8 p. 3)."""
-    _require_aware(now)
+    require_aware(now)
     return now <= redirect_due(registered_at, policy)
 
 
@@ -229,8 +196,8 @@ def deadline_state(
     due: datetime, now: datetime, *, soon: timedelta = timedelta(days=5)
 ) -> DeadlineState:
     """The queue colour of a deadline: overdue after `due`, due soon within `soon`, else ok."""
-    _require_aware(due)
-    _require_aware(now)
+    require_aware(due)
+    require_aware(now)
     if now > due:
         return DeadlineState.OVERDUE
     if due - now <= soon:
@@ -260,7 +227,7 @@ def reminder_schedule(due: datetime, policy: DeadlinePolicy) -> list[tuple[Remin
     # "Due in N days" falls at reminder_hour local time on the local day N calendar days before
     # the due day, so nobody is pinged at midnight. "Overdue" falls at the first instant after
     # the due moment: the due moment itself is still in time.
-    due_day = local_date(due, policy)
+    due_day = local_date(due, policy.calendar)
     schedule = [
         (
             kind,
@@ -296,7 +263,7 @@ def due_reminders(
     # When several moments have passed unsent, only the most urgent is sent: a "due in 5 days"
     # message when one day is left would mislead. A kind already handled is never sent again.
     # After an extension the caller clears its handled set, since the schedule starts over.
-    _require_aware(now)
+    require_aware(now)
     passed = [kind for kind, at in reminder_schedule(due, policy) if now >= at]
     if not passed:
         return ReminderDecision(send=None, skip=frozenset())
@@ -509,8 +476,8 @@ def duplicate_score(
         return None
     if a.category_id != b.category_id:
         return None
-    _require_aware(a.created_at)
-    _require_aware(b.created_at)
+    require_aware(a.created_at)
+    require_aware(b.created_at)
     if abs(a.created_at - b.created_at) > window:
         return None
     similarity = text_similarity(a.text, b.text)

@@ -1,8 +1,9 @@
 """The resident's appeal dialog: its FSM states, what the draft holds, and how things are
-shown. Pure helpers; the handlers are in bot/routers/appeals.py.
+shown. Pure helpers; the handlers are in `router.py`.
 
-Everything the dialog collects lives in the FSM storage as plain JSON (Redis in production),
-never in process memory, so a dialog survives a restart and may go on at another replica.
+Everything the dialog collects lives in the FSM storage as plain JSON, in the database in the
+same transaction as the update's other effects, so a dialog survives a restart or a crash
+and may go on at another replica.
 Attachments are stored by the backend the moment they arrive; the draft keeps only their ids.
 """
 
@@ -18,7 +19,8 @@ from backend.core.identity.service import IdentityCheck
 from backend.core.municipalities.models import Municipality
 from backend.i18n import gettext as _
 from backend.services.appeals import rules
-from backend.services.appeals import service as appeals
+from backend.services.appeals.queries import excerpt
+from backend.services.appeals.settings import policy_for
 from backend.services.appeals.models import Appeal
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import AppealDraft
@@ -78,7 +80,7 @@ def is_formal(data: dict[str, Any]) -> bool:
 
 
 def local(moment: datetime, town: Municipality) -> datetime:
-    return moment.astimezone(appeals.policy_for(town).tz)
+    return moment.astimezone(policy_for(town).tz)
 
 
 def fmt_time(moment: datetime, town: Municipality) -> str:
@@ -96,7 +98,7 @@ def kind_prompt(town: Municipality) -> str:
         "registration number and must be answered within {days} days; you will need to identify yourself.\n"
         "• Problem report: quicker and informal (a pothole, a broken street light, rubbish), "
         "no identification needed."
-    ).format(days=appeals.policy_for(town, kind=Kind.STATEMENT).answer_days)
+    ).format(days=policy_for(town, kind=Kind.STATEMENT).answer_days)
 
 
 def location_text(data: dict[str, Any]) -> str:
@@ -120,9 +122,9 @@ def summary_text(data: dict[str, Any], category: str) -> str:
         "Name: {name}\n"
         "Reply address: {reply_address}"
     ).format(
-        kind=_(appeals.KIND_TITLES[Kind(data["kind"])]),
+        kind=_(rules.KIND_TITLES[Kind(data["kind"])]),
         category=category,
-        text=appeals.excerpt(text, 300) if text else "—",
+        text=excerpt(text, 300) if text else "—",
         files=len(data.get("files", [])),
         location=location_text(data),
         name=data.get("full_name") or "—",
@@ -173,8 +175,8 @@ def deadline_marker(appeal: Appeal, now: datetime) -> str:
 def list_line(appeal: Appeal, town: Municipality, now: datetime) -> str:
     line = _("{number} — {kind}, {status}").format(
         number=appeal.reg_number,
-        kind=_(appeals.KIND_TITLES[Kind(appeal.kind)]),
-        status=_(appeals.STATUS_TITLES[Status(appeal.status)]),
+        kind=_(rules.KIND_TITLES[Kind(appeal.kind)]),
+        status=_(rules.STATUS_TITLES[Status(appeal.status)]),
     )
     if rules.is_open(Status(appeal.status)):
         line += "\n" + _("answer due by {date}").format(date=fmt_date(appeal.due_at, town)) + deadline_marker(appeal, now)
@@ -183,9 +185,9 @@ def list_line(appeal: Appeal, town: Municipality, now: datetime) -> str:
 
 def details_text(appeal: Appeal, town: Municipality, *, category: str, answer_number: str | None, now: datetime) -> str:
     lines = [
-        _("{kind} {number}").format(kind=_(appeals.KIND_TITLES[Kind(appeal.kind)]), number=appeal.reg_number),
+        _("{kind} {number}").format(kind=_(rules.KIND_TITLES[Kind(appeal.kind)]), number=appeal.reg_number),
         _("Category: {category}").format(category=category),
-        _("Status: {status}").format(status=_(appeals.STATUS_TITLES[Status(appeal.status)])),
+        _("Status: {status}").format(status=_(rules.STATUS_TITLES[Status(appeal.status)])),
         _("Registered: {time}").format(time=fmt_time(appeal.registered_at, town)),
     ]
     if rules.is_open(Status(appeal.status)):
@@ -201,7 +203,7 @@ def details_text(appeal: Appeal, town: Municipality, *, category: str, answer_nu
     if appeal.rating:
         lines.append(_("Your rating: {stars}").format(stars="⭐" * appeal.rating))
     lines.append("")
-    lines.append(appeals.excerpt(appeal.text, 500))
+    lines.append(excerpt(appeal.text, 500))
     return "\n".join(lines)
 
 

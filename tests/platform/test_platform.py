@@ -21,6 +21,7 @@ from backend.core.users.models import User
 from backend.db import utcnow
 from backend.migrate import drift
 from backend.runtime import Runtime
+from bot.main import make_runtime
 from backend.scheduler import Job, run_job
 from backend.settings import ROOT, SettingsError, load_settings
 from bot.callbacks import ForgetCB, LangCB, MenuCB, PrivacyCB, TownCB
@@ -62,22 +63,43 @@ def test_import_contracts_hold():
     exe = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(exe), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 5 kept, 0 broken." in result.stdout
 
 
-def test_import_contract_catches_backend_importing_aiogram(tmp_path: Path):
-    """The contract is not vacuous: a copy of the tree with one bad import breaks it."""
+def _lint_copy(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """lint-imports on a copy of the tree with `files` (path -> source) added."""
     import shutil
 
     for name in ("backend", "bot"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "backend" / "core" / "sneaky.py").write_text("from aiogram import Bot\n")
+    for path, source in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(source)
     exe = Path(sys.executable).with_name("lint-imports")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}
-    result = subprocess.run([str(exe), "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert result.returncode == 1
-    assert "backend.core.sneaky -> aiogram" in result.stdout
+    return subprocess.run([str(exe), "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("files", "broken"),
+    [
+        ({"backend/core/sneaky.py": "from aiogram import Bot\n"}, "backend.core.sneaky -> aiogram"),
+        ({"backend/core/sneaky.py": "from backend.services.appeals import rules\n"}, "backend.core.sneaky -> backend.services.appeals.rules"),
+        # A second service that reaches into the first one, on either side.
+        ({"backend/services/toy/__init__.py": "", "backend/services/toy/service.py": "from backend.services.appeals import queries\n"},
+         "backend.services.toy.service -> backend.services.appeals.queries"),
+        ({"bot/services/toy/__init__.py": "from bot.services.appeals import keyboards\n"}, "bot.services.toy -> bot.services.appeals.keyboards"),
+        ({"bot/routers/sneaky.py": "", "bot/routers/profile.py": (ROOT / "bot/routers/profile.py").read_text() + "\nfrom bot.routers import start\n"},
+         "bot.routers.profile -> bot.routers.start"),
+    ],
+    ids=["backend-imports-aiogram", "core-imports-a-service", "service-imports-service", "bot-service-imports-bot-service", "router-imports-router"],
+)
+def test_import_contracts_are_not_vacuous(tmp_path: Path, files: dict[str, str], broken: str):
+    """Each contract breaks on a copy of the tree with one bad import."""
+    result = _lint_copy(tmp_path, files)
+    assert result.returncode == 1, result.stdout
+    assert broken in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -144,7 +166,7 @@ def test_callback_data_fits_telegram_limit():
 
 async def test_scheduled_job_fires_once_across_replicas(settings):
     """Two runtimes (replicas) share the KV engine: a time slot runs on one of them only."""
-    a, b = Runtime.build(settings), Runtime.build(settings)
+    a, b = make_runtime(settings), make_runtime(settings)
     b.kv = a.kv if settings.REDIS_URL is None else b.kv  # in-process engine: one process only
     runs: list[str] = []
 

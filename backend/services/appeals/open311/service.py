@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from backend.core.audit import service as audit
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Department, Municipality
+from backend.core.municipalities.settings import is_enabled
 from backend.db import utcnow
 from backend.errors import Forbidden, Invalid, NotFound
 from backend.i18n import N_
@@ -39,7 +40,7 @@ OPEN_VALUES = tuple(sorted(s.value for s in rules.OPEN_STATUSES))
 async def town_by_slug(session: AsyncSession, *, slug: str) -> Municipality:
     """An active town by slug; unknown and inactive towns do not exist here."""
     town = await towns.get_by_slug(session, slug=slug)
-    if town is None:
+    if town is None or not is_enabled(town, "appeals"):
         raise NotFound(N_("Town not found."))
     return town
 

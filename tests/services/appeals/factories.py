@@ -16,6 +16,11 @@ from backend.services.appeals.schemas import AppealDraft
 from tests.factories import make_town, make_user
 
 
+def appeals_settings(**values: object) -> dict:
+    """A town's settings with these appeals settings (the rest default)."""
+    return {"services": {"appeals": values}}
+
+
 async def make_category(session: AsyncSession, town: Municipality, *, code: str = "roads", name: str = "Дороги") -> AppealCategory:
     dept = await towns.add_department(session, municipality_id=town.id, name=f"Отдел «{name}»")
     return await appeals.create_category(session, municipality_id=town.id, code=code, name=name, department_id=dept.id)
@@ -50,7 +55,7 @@ async def make_world(session: AsyncSession) -> dict:
     out: dict = {}
     for key in ("a", "b"):
         town = await make_town(session, slug=f"town-{key}", name=f"Город {key.upper()}")
-        town.settings = {"reg_prefix": "TA" if key == "a" else "TB"}
+        town.settings = appeals_settings(reg_prefix="TA" if key == "a" else "TB")
         cat = await make_category(session, town)
         clerk = await make_user(session, first_name=f"Клерк{key}", town=town, roles=(Role.CLERK,))
         clerk.full_name = f"Клерков {key.upper()}"

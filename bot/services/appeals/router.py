@@ -1,10 +1,10 @@
 """The resident's side of appeals: filing one step by step, "My appeals", rating an answer
 and replying to a request for information. Handlers parse, call the appeals service and
-render; states, limits and texts of the dialog are in bot/appeal_dialog.py.
+render; states, limits and texts of the dialog are in `dialog.py`.
 
 The router sits before `profile`: in the dialog's steps it takes the contact (identification)
-and the consent button itself, hands them to the profile handlers and then goes on with the
-dialog. Commands, contacts and other routers' buttons pass through it untouched.
+and the consent button itself, through the shared steps (bot/steps.py), and then goes on with
+the dialog. Commands, contacts and other routers' buttons pass through it untouched.
 """
 
 from __future__ import annotations
@@ -31,27 +31,29 @@ from backend.db import utcnow
 from backend.errors import DomainError, Forbidden, Invalid
 from backend.i18n import N_
 from backend.i18n import gettext as _
-from backend.services.appeals import rules
+from backend.services.appeals import queries, rules
 from backend.services.appeals import service as appeals
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import AppealDraft
+from backend.services.appeals.settings import text_limit
 from backend.settings import Settings
-from bot import appeal_dialog as dialog
-from bot import keyboards
-from bot.appeal_dialog import AppealForm, RateForm, ReplyForm
-from bot.callbacks import (
+from bot import keyboards as core_keyboards
+from bot import steps
+from bot.callbacks import PrivacyCB
+from bot.filters import I18nText
+from bot.routers import from_menu
+from bot.services.appeals import dialog, keyboards
+from bot.services.appeals.callbacks import (
     AppealCategoryCB,
     AppealEditCB,
     AppealKindCB,
+    AppealMenuCB,
     AppealRateCB,
     AppealReplyCB,
     AppealStepCB,
     AppealViewCB,
-    MenuCB,
-    PrivacyCB,
 )
-from bot.filters import I18nText
-from bot.routers import from_menu, profile
+from bot.services.appeals.dialog import AppealForm, RateForm, ReplyForm
 
 MINE = (AppealForm, RateForm, ReplyForm)
 
@@ -125,7 +127,7 @@ async def _begin(message: Message, state: FSMContext, session: AsyncSession, use
     if town is None:
         await message.answer(_("Please choose your town first: /start"))
         return
-    if not await appeals.categories(session, municipality_id=town.id):
+    if not await queries.categories(session, municipality_id=town.id):
         await message.answer(_("{town} does not take appeals through the bot yet.").format(town=town.name))
         return
     await state.set_state(AppealForm.kind)
@@ -140,13 +142,13 @@ async def _ask_kind(message: Message, state: FSMContext, session: AsyncSession, 
 
 async def _ask_category(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
     data = await state.get_data()
-    cats = await appeals.categories(session, municipality_id=data["town_id"])
+    cats = await queries.categories(session, municipality_id=data["town_id"])
     await state.set_state(AppealForm.category)
     await message.answer(_("What is it about? Choose a category."), reply_markup=keyboards.appeal_categories([(c.id, c.name) for c in cats]))
 
 
 async def _ask_text(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
-    limit = appeals.text_limit(await _town(session, state))
+    limit = text_limit(await _town(session, state))
     parts = (await state.get_data()).get("parts", [])
     await state.set_state(AppealForm.text)
     if parts:
@@ -252,7 +254,7 @@ async def _show_identity(message: Message, state: FSMContext, user: User, check:
 
 async def _show_summary(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
     data = await state.get_data()
-    category = await appeals.category(session, municipality_id=data["town_id"], category_id=data["category_id"])
+    category = await queries.category(session, municipality_id=data["town_id"], category_id=data["category_id"])
     await state.set_state(AppealForm.summary)
     await state.update_data(editing=False)
     await message.answer(dialog.summary_text(data, category.name), reply_markup=keyboards.appeal_summary())
@@ -322,7 +324,7 @@ async def choose_kind(query: CallbackQuery, callback_data: AppealKindCB, state: 
 
 async def choose_category(query: CallbackQuery, callback_data: AppealCategoryCB, state: FSMContext, session: AsyncSession, user: User) -> None:
     data = await state.get_data()
-    await appeals.category(session, municipality_id=data["town_id"], category_id=callback_data.id)
+    await queries.category(session, municipality_id=data["town_id"], category_id=callback_data.id)
     message = await _close(query)
     await state.update_data(category_id=callback_data.id)
     await _next(message, state, session, user, _ask_text)
@@ -336,7 +338,7 @@ async def text_part(message: Message, state: FSMContext, session: AsyncSession) 
     if not new:
         await message.answer(dialog.hint(AppealForm.text.state))
         return
-    limit = appeals.text_limit(await _town(session, state))
+    limit = text_limit(await _town(session, state))
     over = dialog.over_by(parts, new, limit)
     if over > 0:
         await message.answer(_over_limit_text(over, limit, len(dialog.joined(parts))), reply_markup=keyboards.appeal_text(bool(parts)))
@@ -386,7 +388,7 @@ async def attachment(message: Message, state: FSMContext, session: AsyncSession,
         )
         return
     stored_ids = [*stored_ids, stored.id]
-    parts, note = _take_caption(message, data.get("parts", []), appeals.text_limit(town))
+    parts, note = _take_caption(message, data.get("parts", []), text_limit(town))
     saved = _("Attachment saved ({count} of {max}).").format(count=len(stored_ids), max=dialog.MAX_ATTACHMENTS)
     await message.answer(
         saved + note + "\n" + _("Send another or press “Done”."), reply_markup=keyboards.appeal_attachments(len(stored_ids))
@@ -440,7 +442,7 @@ async def location_address(message: Message, state: FSMContext, session: AsyncSe
 
 async def consent_accept(query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User) -> None:
     """The policy's own accept button, pressed inside the dialog: record it, then go on."""
-    await profile.accept(query, session, user)
+    await steps.accept_consent(query, session, user)
     assert isinstance(query.message, Message)
     then = (await state.get_data()).get("after_consent")
     await (_ask_reply_address if then == "address" else _ask_name)(query.message, state, session, user)
@@ -502,18 +504,13 @@ async def identity_phone(query: CallbackQuery, state: FSMContext, session: Async
     except Forbidden:
         await _ask_contacts(query.message, state, session, user)
         return
-    await query.message.answer(
-        _("Press the button below to share the phone number of this Telegram account."), reply_markup=keyboards.share_phone()
-    )
+    await steps.ask_phone(query.message)
 
 
 async def identity_contact(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
-    """The shared contact goes through the profile's flow; then the check runs again."""
-    await profile.contact(message, session, user)
-    assert message.contact is not None and message.from_user is not None
-    if message.contact.user_id != message.from_user.id:
-        return  # someone else's contact: the profile handler has asked for the person's own
-    await _identity_or_summary(message, state, session, user)
+    """The shared contact is stored as /phone would; then the check runs again."""
+    if await steps.take_contact(message, session, user):
+        await _identity_or_summary(message, state, session, user)
 
 
 async def identity_fix(query: CallbackQuery, callback_data: AppealStepCB, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -678,7 +675,7 @@ async def rate_skip(query: CallbackQuery, state: FSMContext, session: AsyncSessi
 
 async def reply_start(query: CallbackQuery, callback_data: AppealReplyCB, state: FSMContext, session: AsyncSession, user: User) -> None:
     """"Reply" under a request for information: collect the answer until "Send"."""
-    appeal = await appeals.get_own(session, user_id=user.id, appeal_id=callback_data.appeal_id)
+    appeal = await queries.get_own(session, user_id=user.id, appeal_id=callback_data.appeal_id)
     if appeal.status != Status.INFO_REQUESTED.value:
         await query.answer(_("The administration is not waiting for more information on this appeal."), show_alert=True)
         return
@@ -692,7 +689,7 @@ async def reply_start(query: CallbackQuery, callback_data: AppealReplyCB, state:
 
 
 async def _reply_town(session: AsyncSession, state: FSMContext, user: User) -> Municipality:
-    appeal = await appeals.get_own(session, user_id=user.id, appeal_id=(await state.get_data())["reply_appeal"])
+    appeal = await queries.get_own(session, user_id=user.id, appeal_id=(await state.get_data())["reply_appeal"])
     return await towns.get(session, municipality_id=appeal.municipality_id)
 
 
@@ -701,7 +698,7 @@ async def reply_text(message: Message, state: FSMContext, session: AsyncSession,
     data = await state.get_data()
     parts: list[str] = data.get("reply_parts", [])
     new = message.text.strip()
-    limit = appeals.text_limit(await _reply_town(session, state, user))
+    limit = text_limit(await _reply_town(session, state, user))
     over = dialog.over_by(parts, new, limit)
     has_content = bool(parts or data.get("reply_files"))
     if not new or over > 0:
@@ -729,7 +726,7 @@ async def reply_file(message: Message, state: FSMContext, session: AsyncSession,
         await message.answer(exc.render(), reply_markup=keyboards.appeal_reply(has_content))
         return
     stored_ids = [*stored_ids, stored.id]
-    parts, note = _take_caption(message, data.get("reply_parts", []), appeals.text_limit(town))
+    parts, note = _take_caption(message, data.get("reply_parts", []), text_limit(town))
     added = _("File added to your reply ({count} of {max}).").format(count=len(stored_ids), max=dialog.MAX_ATTACHMENTS)
     await message.answer(added + note + "\n" + _("Send more, or press “Send”."), reply_markup=keyboards.appeal_reply(True))
     await state.update_data(reply_files=stored_ids, reply_parts=parts)
@@ -742,7 +739,7 @@ async def reply_send(query: CallbackQuery, state: FSMContext, session: AsyncSess
         await query.answer(_("Write something or attach a file first."), show_alert=True)
         return
     await appeals.add_resident_reply(session, appeal_id=data["reply_appeal"], user=user, text=dialog.joined(parts), file_ids=stored_ids)
-    appeal = await appeals.get_own(session, user_id=user.id, appeal_id=data["reply_appeal"])
+    appeal = await queries.get_own(session, user_id=user.id, appeal_id=data["reply_appeal"])
     message = await _close(query)
     await message.answer(_("Your reply on appeal {number} has been sent to the administration.").format(number=appeal.reg_number))
     await _leave_side_flow(message, state, session, user)
@@ -752,7 +749,7 @@ async def reply_send(query: CallbackQuery, state: FSMContext, session: AsyncSess
 
 
 async def _my_appeals(message: Message, session: AsyncSession, user: User) -> None:
-    items = await appeals.of_author(session, user_id=user.id)
+    items = await queries.of_author(session, user_id=user.id)
     if not items:
         await message.answer(_("You have not sent any appeals yet. To write one: /appeal"))
         return
@@ -773,9 +770,9 @@ async def my_appeals_cmd(message: Message, session: AsyncSession, user: User) ->
 
 async def appeal_details(query: CallbackQuery, callback_data: AppealViewCB, session: AsyncSession, user: User) -> None:
     """One appeal: status, dates, the answer's outgoing number."""
-    appeal = await appeals.get_own(session, user_id=user.id, appeal_id=callback_data.appeal_id)
+    appeal = await queries.get_own(session, user_id=user.id, appeal_id=callback_data.appeal_id)
     town = await towns.get(session, municipality_id=appeal.municipality_id)
-    names = {c.id: c.name for c in await appeals.categories(session, municipality_id=town.id, active_only=False)}
+    names = {c.id: c.name for c in await queries.categories(session, municipality_id=town.id, active_only=False)}
     answer_number = next(
         (d.number for d in await documents.for_origin(session, origin_type="appeal", origin_id=appeal.id) if d.id == appeal.answer_document_id),
         None,
@@ -807,14 +804,14 @@ def create_router() -> Router:
 
     # Anywhere: start, lists, the buttons the notifier sends, cancel.
     r.message.register(appeal_cmd, Command("appeal"))
-    r.callback_query.register(from_menu(appeal_cmd), MenuCB.filter(F.action == "appeal"))
+    r.callback_query.register(from_menu(appeal_cmd), AppealMenuCB.filter(F.action == "new"))
     r.message.register(my_appeals_cmd, Command("myappeals"))
-    r.callback_query.register(from_menu(my_appeals_cmd), MenuCB.filter(F.action == "appeals"))
+    r.callback_query.register(from_menu(my_appeals_cmd), AppealMenuCB.filter(F.action == "mine"))
     r.callback_query.register(appeal_details, AppealViewCB.filter())
     r.callback_query.register(rate, AppealRateCB.filter())
     r.callback_query.register(reply_start, AppealReplyCB.filter())
     r.message.register(cancel_cmd, Command("cancel"), StateFilter(None, *MINE))
-    r.message.register(cancel_cmd, I18nText(keyboards.CANCEL), StateFilter(*MINE))
+    r.message.register(cancel_cmd, I18nText(core_keyboards.CANCEL), StateFilter(*MINE))
     r.callback_query.register(cancel_button, AppealStepCB.filter(F.action == "cancel"))
     r.callback_query.register(resume, _step("resume", "continue", "restart"), StateFilter(*MINE))
 
@@ -828,7 +825,7 @@ def create_router() -> Router:
     r.callback_query.register(attachments_done, _step("files", "done", "skip"), AppealForm.attachments)
     r.callback_query.register(attachments_clear, _step("files", "clear"), AppealForm.attachments)
     r.message.register(location_pin, AppealForm.location, F.location)
-    r.message.register(location_skip, AppealForm.location, I18nText(keyboards.SKIP))
+    r.message.register(location_skip, AppealForm.location, I18nText(core_keyboards.SKIP))
     r.message.register(location_address, AppealForm.location, FREE_TEXT)
     r.callback_query.register(consent_accept, PrivacyCB.filter(F.action == "accept"), AppealForm.consent)
     r.callback_query.register(consent_skip, _step("consent", "skip"), AppealForm.consent)

@@ -18,28 +18,28 @@ from sqlalchemy import select
 from backend.core.documents import pdf
 from backend.core.files.models import StoredFile
 from backend.core.municipalities import service as towns
-from backend.core.notifications import service as outbox
 from backend.core.users.models import Role, User
 from backend.services.appeals import service as appeals
 from backend.services.appeals.models import Appeal, AppealComment
 from backend.services.appeals.rules import Kind
 from backend.services.appeals.schemas import AppealDraft
-from bot.appeal_dialog import AppealForm
-from bot.callbacks import (
+from bot.callbacks import PrivacyCB
+from bot.services.appeals.callbacks import (
     AppealCategoryCB,
     AppealEditCB,
     AppealKindCB,
+    AppealMenuCB,
     AppealRateCB,
     AppealReplyCB,
     AppealStepCB,
     AppealViewCB,
-    MenuCB,
-    PrivacyCB,
 )
+from bot.services.appeals.dialog import AppealForm
 from bot.dispatcher import create_dispatcher
 from tests import updates as U
 from tests.conftest import TEST_REDIS, BotHarness
-from tests.factories import make_town, make_user, seed
+from tests.factories import deliver_outbox, make_town, make_user, seed
+from tests.services.appeals.factories import appeals_settings
 
 POLICY_START = "Consent to the processing of personal data"
 CONSENT_ASK = "Your name and contact details are personal data: to take them, we need your consent."
@@ -105,7 +105,7 @@ class Resident:
 
 async def make_kolomna(runtime: Any, *, tz: str = "Europe/Moscow", **settings: Any) -> tuple[Any, Any, Any]:
     async def make(s):  # noqa: ANN001, ANN202
-        town = await make_town(s, slug="kolomna", name="Kolomna", timezone=tz, settings={"reg_prefix": "KLM", **settings})
+        town = await make_town(s, slug="kolomna", name="Kolomna", timezone=tz, settings=appeals_settings(reg_prefix="KLM", **settings))
         dept = await towns.add_department(s, municipality_id=town.id, name="Roads department")
         roads = await appeals.create_category(s, municipality_id=town.id, code="roads", name="Roads", department_id=dept.id, sort=10)
         light = await appeals.create_category(s, municipality_id=town.id, code="light", name="Street lights", department_id=dept.id, sort=20)
@@ -144,7 +144,7 @@ async def deliver(h: BotHarness) -> list[Any]:
     """Send the outbox through the bot's notifier, as the scheduler does."""
     h.session.calls.clear()
     rt = h.runtime
-    await outbox.deliver_pending(rt.sessionmaker, rt.notifier, files_root=rt.settings.files_dir, default_locale="ru")
+    await deliver_outbox(rt)
     return h.session.pop()
 
 
@@ -183,11 +183,11 @@ async def test_formal_appeal_end_to_end(harness, runtime):
     calls = await r.send("/start kolomna")
     menu = buttons(calls[1])
     assert menu[0] == [("👤 Profile", None)]  # the miniapp
-    assert menu[1] == [("📝 Write to the administration", MenuCB(action="appeal").pack())]
-    assert menu[2] == [("📋 My appeals", MenuCB(action="appeals").pack())]
+    assert menu[1] == [("📝 Write to the administration", AppealMenuCB(action="new").pack())]
+    assert menu[2] == [("📋 My appeals", AppealMenuCB(action="mine").pack())]
 
     # 1. Kind, from the menu button.
-    calls = await r.press(MenuCB(action="appeal").pack())
+    calls = await r.press(AppealMenuCB(action="new").pack())
     assert types(calls) == [AnswerCallbackQuery, SendMessage]
     assert calls[1].chat_id == 801
     assert calls[1].text == (
@@ -485,7 +485,7 @@ async def test_identity_fix_from_the_offer_and_profile_values(harness, runtime):
 
 async def test_unanswerable_appeal_receipt_gives_the_reason(harness, runtime):
     """A town that does not demand contacts up front: the appeal is registered, but art. 11 applies."""
-    town, roads, _light = await make_kolomna(runtime, appeal_require_contacts=False)
+    town, roads, _light = await make_kolomna(runtime, require_contacts=False)
     r = Resident(harness, 805)
     await joined_and_consented(r)
     await r.feed(U.contact, "+79990001105")
@@ -516,7 +516,7 @@ async def test_unanswerable_appeal_receipt_gives_the_reason(harness, runtime):
 
 
 async def test_text_over_the_town_limit_keeps_what_was_sent(harness, runtime):
-    town, roads, _light = await make_kolomna(runtime, appeal_max_chars=40)
+    town, roads, _light = await make_kolomna(runtime, max_chars=40)
     r = Resident(harness, 806)
     await r.send("/start kolomna")
     await r.send("/appeal")
@@ -741,7 +741,7 @@ async def test_my_appeals_list_and_details(harness, runtime):
     old = await _file_for(runtime, 812, town, roads, now=datetime.now(UTC) - timedelta(days=40), text="Old pothole.")
     new = await _file_for(runtime, 812, town, light, kind=Kind.REPORT, text="Dark street.")
     msk = ZoneInfo("Europe/Moscow")
-    calls = await r.press(MenuCB(action="appeals").pack())
+    calls = await r.press(AppealMenuCB(action="mine").pack())
     assert types(calls) == [AnswerCallbackQuery, SendMessage]
     assert calls[1].text == (
         "Your appeals:\n\n"
@@ -985,7 +985,7 @@ def test_callback_data_fits_telegrams_64_bytes():
               for a in get_args(AppealStepCB.model_fields["action"].annotation)),
             *(AppealEditCB(field=f) for f in get_args(AppealEditCB.model_fields["field"].annotation)),
             AppealCategoryCB(id=2**63 - 1), AppealViewCB(appeal_id=2**63 - 1), AppealKindCB(kind="complaint"),
-            AppealRateCB(appeal_id=2**63 - 1, stars=5), AppealReplyCB(appeal_id=2**63 - 1), MenuCB(action="appeals"),
+            AppealRateCB(appeal_id=2**63 - 1, stars=5), AppealReplyCB(appeal_id=2**63 - 1), AppealMenuCB(action="mine"),
         ]
     )
     assert longest <= 64

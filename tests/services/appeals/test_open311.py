@@ -14,11 +14,12 @@ from backend.core.audit.models import AuditLog
 from backend.core.municipalities import service as towns
 from backend.core.users.models import Role
 from backend.db import utcnow
-from backend.services.appeals import service
+from backend.services.appeals import queries, service
 from backend.services.appeals.models import Appeal, Open311Key
 from backend.services.appeals.rules import Kind
 from backend.services.appeals.schemas import AppealDraft
 from tests.factories import make_town, make_user, seed, tma
+from tests.services.appeals.factories import appeals_settings
 
 # Every field GeoReport v2 defines for a service request, and no other.
 REQUEST_KEYS = {
@@ -35,8 +36,8 @@ PERSON = ("Иванов", "Иван", "ivan@example.ru", "+79990001122")
 async def _world(s):
     """Town A with two live categories (one routed to a department), a retired one, reports
     and a formal complaint; town B with a report of its own; staff of both."""
-    a = await make_town(s, slug="o311-a", name="Город А", settings={"reg_prefix": "OA"})
-    b = await make_town(s, slug="o311-b", name="Город Б", settings={"reg_prefix": "OB"})
+    a = await make_town(s, slug="o311-a", name="Город А", settings=appeals_settings(reg_prefix="OA"))
+    b = await make_town(s, slug="o311-b", name="Город Б", settings=appeals_settings(reg_prefix="OB"))
     dept = await towns.add_department(s, municipality_id=a.id, name="Отдел дорог")
     roads = await service.create_category(
         s, municipality_id=a.id, code="roads", name="Дороги", department_id=dept.id, description="Ямы и разметка", sort=1
@@ -389,7 +390,7 @@ async def test_a_report_found_obscene_keeps_its_text_off_the_public_feed(client,
 
     async def obscene(s):
         town = await towns.get(s, municipality_id=w["a"].id)
-        cat = (await service.categories(s, municipality_id=town.id))[0]
+        cat = (await queries.categories(s, municipality_id=town.id))[0]
         report = await service.submit(s, town=town, author=None, draft=AppealDraft(kind=Kind.REPORT, category_id=cat.id, text="Грубые слова"))
         clerk = await s.get(type(w["clerk"]), w["clerk"].id)
         await service.mark_no_answer(s, appeal=report, actor=clerk, reason="obscene")

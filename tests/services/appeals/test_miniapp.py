@@ -27,9 +27,9 @@ from backend.services.appeals.models import Appeal
 from backend.services.appeals.rules import OPEN_STATUSES, Kind
 from backend.services.appeals.schemas import AppealDraft
 from backend.settings import Settings
-from tests.appeal_factories import make_appeal, make_category, make_resident
+from tests.services.appeals.factories import appeals_settings, make_appeal, make_category, make_resident
 from tests.factories import make_town, make_user, seed
-from tests.test_miniapps_browser import (  # noqa: F401 - fixtures are found by name
+from tests.core.hub.test_miniapps_browser import (  # noqa: F401 - fixtures are found by name
     SHOTS,
     Tab,
     browser,
@@ -61,7 +61,7 @@ async def _seed(runtime: Runtime, settings: Settings) -> dict[str, Any]:
 
     async def _make(s):  # noqa: ANN001, ANN202
         now = utcnow()
-        town = await make_town(s, slug="kolomna", name="Коломна", settings={"reg_prefix": "KOL"})
+        town = await make_town(s, slug="kolomna", name="Коломна", settings=appeals_settings(reg_prefix="KOL"))
         roads = await make_category(s, town, code="roads", name="Дороги")
         trash = await make_category(s, town, code="trash", name="Мусор")
         light = await make_category(s, town, code="light", name="Освещение")
@@ -95,7 +95,7 @@ async def _seed(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         # Unreadable: registered straight as "left without an answer" (art. 11 p. 4).
         unanswerable = await make_appeal(s, town, roads, boris, text="?!?!?! ### !!! ???")
 
-        other = await make_town(s, slug="sosedsk", name="Соседск", settings={"reg_prefix": "SOS"})
+        other = await make_town(s, slug="sosedsk", name="Соседск", settings=appeals_settings(reg_prefix="SOS"))
         other_cat = await make_category(s, other, code="roads", name="Дороги")
         stranger = await make_resident(s, other, first_name="Чужой")
         foreign = await make_appeal(s, other, other_cat, stranger, text="Секретное обращение соседнего города.")

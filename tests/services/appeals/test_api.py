@@ -14,15 +14,16 @@ from sqlalchemy import select
 
 from backend.core.documents.models import Document
 from backend.core.files.models import StoredFile
-from backend.core.notifications import service as outbox
 from backend.core.notifications.models import OutboxMessage
 from backend.core.users.models import Role
+from backend.services.appeals import jobs as appeal_jobs
+from backend.services.appeals import queries
 from backend.services.appeals import service as appeals
 from backend.services.appeals.models import Appeal, AppealReminder
 from backend.services.appeals.rules import Kind
-from bot.callbacks import AppealRateCB
-from tests.appeal_factories import make_appeal, make_category, make_resident, make_world
-from tests.factories import make_town, make_user, seed, tma
+from bot.services.appeals.callbacks import AppealRateCB
+from tests.services.appeals.factories import appeals_settings, make_appeal, make_category, make_resident, make_world
+from tests.factories import deliver_outbox, make_town, make_user, seed, tma
 
 
 def _base(world: dict, key: str) -> str:
@@ -32,7 +33,7 @@ def _base(world: dict, key: str) -> str:
 async def _deliver(harness) -> list:
     harness.session.calls.clear()
     rt = harness.runtime
-    await outbox.deliver_pending(rt.sessionmaker, rt.notifier, files_root=rt.settings.files_dir, default_locale="ru")
+    await deliver_outbox(rt)
     return harness.session.pop()
 
 
@@ -265,7 +266,7 @@ async def test_no_answer_reasons_and_head_only_stop(client, runtime, harness):
 
 async def test_missing_reply_address_registers_without_answer(runtime):
     async def data(s):
-        town = await make_town(s, slug="noaddr", settings={"appeal_require_contacts": False})
+        town = await make_town(s, slug="noaddr", settings=appeals_settings(require_contacts=False))
         cat = await make_category(s, town)
         resident = await make_resident(s, town)
         return await make_appeal(s, town, cat, resident, reply_address=None)
@@ -295,7 +296,7 @@ async def test_repeated_appeal_is_linked_and_flagged(runtime):
     new = await seed(runtime, data)
     assert new.flagged_for_head is True
     async with runtime.sessionmaker() as s:
-        assert len(await appeals.linked(s, appeal_id=new.id)) == 2
+        assert len(await queries.linked(s, appeal_id=new.id)) == 2
 
 
 async def test_duplicate_reports_merge_and_everyone_gets_the_answer(client, runtime, harness):
@@ -356,7 +357,7 @@ async def test_reminders_on_a_fake_clock_fire_once(runtime, harness):
     sent_kinds = []
     moment = datetime(2026, 3, 20, tzinfo=UTC)
     while moment < ap.due_at + timedelta(days=3):
-        n = await seed(runtime, lambda s, at=moment: appeals.send_reminders(s, now=at))
+        n = await seed(runtime, lambda s, at=moment: appeal_jobs.send_reminders(s, now=at))
         if n:
             async with runtime.sessionmaker() as s:
                 kinds = {r.kind for r in await s.scalars(select(AppealReminder).where(AppealReminder.skipped.is_(False)))}
@@ -365,7 +366,7 @@ async def test_reminders_on_a_fake_clock_fire_once(runtime, harness):
     assert [k for _, k in sent_kinds] == [["due_in_5_days"], ["due_in_1_day", "due_in_5_days"], ["due_in_1_day", "due_in_5_days", "overdue"]]
     async with runtime.sessionmaker() as s:
         msgs = list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-    reminder_msgs = [m for m in msgs if m.message.startswith(("Reminder", "Overdue"))]
+    reminder_msgs = [m for m in msgs if m.kind in ("appeals.due_in_5_days", "appeals.due_in_1_day", "appeals.overdue")]
     assert {m.user_id for m in reminder_msgs} == {clerk.id, head.id}
     assert len(reminder_msgs) == 6
     calls = await _deliver(harness)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import httpx
 from aiogram.methods import SendMessage
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from backend.core.users.models import User
 from backend.runtime import Runtime
-from bot.main import build
+from bot.main import build, make_runtime
 from tests import updates as U
 from tests.botapi import FakeBotAPI
 from tests.conftest import make_settings
@@ -60,10 +61,12 @@ async def test_per_chat_order_is_kept_under_concurrency(client, harness, runtime
     events: list[tuple[str, int]] = []
     original = start.help_
 
-    async def slow_help(message):  # noqa: ANN001, ANN202
+    wanted = set(inspect.signature(original).parameters) - {"message"}
+
+    async def slow_help(message, **data):  # noqa: ANN001, ANN003, ANN202
         events.append(("start", message.message_id))
         await asyncio.sleep(0.05 if len(events) == 1 else 0)
-        await original(message)
+        await original(message, **{k: v for k, v in data.items() if k in wanted})
         events.append(("end", message.message_id))
 
     # The router was built with the original function; swap the registered callback.
@@ -88,7 +91,7 @@ async def test_webhook_through_configured_bot_api_server(db_url, tmp_path):
     api = FakeBotAPI()
     url = await api.start()
     settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test")
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     app, bot, dp = build(runtime)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test") as c:
@@ -111,7 +114,7 @@ async def test_start_registers_commands_menu_and_webhook(db_url, tmp_path):
     api = FakeBotAPI()
     url = await api.start()
     settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test", MINIAPP_URL=None)
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     app, bot, dp = build(runtime)
     try:
         assert await start_bot(runtime, bot, dp) is None
@@ -141,7 +144,7 @@ async def test_long_polling_without_public_url(db_url, tmp_path):
     api.pending_updates.append(U.message(U.tg_user(905), "/help"))
     url = await api.start()
     settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, MINIAPP_URL=None)
-    runtime = Runtime.build(settings)
+    runtime = make_runtime(settings)
     app, bot, dp = build(runtime)
     polling = await start_bot(runtime, bot, dp)
     try:
@@ -169,11 +172,13 @@ async def test_chat_order_follows_update_id_across_replicas(runtime):
     gate = asyncio.Event()
     original = start.help_
 
-    async def tracked_help(message):  # noqa: ANN001, ANN202
+    wanted = set(inspect.signature(original).parameters) - {"message"}
+
+    async def tracked_help(message, **data):  # noqa: ANN001, ANN003, ANN202
         handled.append(message.message_id)
         if len(handled) == 1:
             await gate.wait()  # hold the chat while the others arrive
-        await original(message)
+        await original(message, **{k: v for k, v in data.items() if k in wanted})
 
     replicas = []
     for _ in range(2):

@@ -23,13 +23,13 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend.core.municipalities.models import Municipality
-from backend.core.users.models import Role
-from backend.deps import CurrentUser, SessionDep, SettingsDep, TownAccess, town_access
+from backend.deps import CurrentUser, SessionDep, SettingsDep, TownAccess, can
 from backend.errors import DomainError, Invalid
 from backend.i18n import N_, normalize_locale, use_locale
 from backend.i18n import gettext as _
-from backend.services.appeals import open311_service as open311
 from backend.services.appeals import rules
+from backend.services.appeals.open311 import service as open311
+from backend.services.appeals.settings import of as settings_of
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import AppealDraft
 
@@ -237,10 +237,9 @@ async def discovery(town: TownDep, session: SessionDep, settings: SettingsDep, r
     """Service discovery: where the town's GeoReport v2 endpoint is and how to get a key."""
     changed = _moment(await open311.changeset(session, town=town), town)
     base = settings.PUBLIC_URL or str(request.base_url).rstrip("/")
-    s = town.settings or {}
     return {
         "changeset": changed,
-        "contact": s.get("open311_contact") or _("The administration of {town}").format(town=town.name),
+        "contact": settings_of(town).open311_contact or _("The administration of {town}").format(town=town.name),
         "key_service": _("API keys for filing reports are issued by an administrator of {town} in Glocal.").format(town=town.name),
         "endpoints": [
             {
@@ -360,7 +359,7 @@ async def unknown(rest: str, town: TownDep) -> None:
 # --- API keys, for the town's admins ----------------------------------------------------------
 
 keys_router = APIRouter(prefix="/api/v1/municipalities/{municipality_id}/open311/keys", tags=["open311"])
-AdminDep = Annotated[TownAccess, Depends(town_access(Role.ADMIN))]
+AdminDep = Annotated[TownAccess, Depends(can("appeals", "issue_open311_keys"))]
 
 
 class KeyIn(BaseModel):
@@ -399,5 +398,3 @@ async def revoke_key(key_id: int, access: AdminDep, user: CurrentUser, session: 
     await open311.revoke_key(session, municipality_id=access.town.id, key_id=key_id, actor_id=user.id)
     return Response(status_code=204)
 
-
-ROUTERS = [router, keys_router]

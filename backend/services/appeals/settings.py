@@ -1,0 +1,61 @@
+"""A town's settings of appeals (validated by the manifest), and what follows from them."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.core.calendar import service as calendars
+from backend.core.municipalities.models import Municipality
+from backend.core.municipalities.settings import service_settings
+from backend.services.appeals import rules
+from backend.services.appeals.rules import Kind
+
+
+class AppealsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Prefix of registration numbers (GLZ-2026-000123); from the town's slug when not set.
+    reg_prefix: str | None = Field(default=None, pattern=r"^[A-Z0-9]{2,8}$")
+    # 59-FZ art. 12 p. 1: at most 30 days; a town may promise less.
+    answer_days: int = Field(default=30, ge=1, le=30)
+    # The informal channel: ПОС asks for an answer within 10 working days.
+    report_answer_days: int = Field(default=10, ge=1, le=60)
+    # What identifies a citizen for a formal appeal (547-FZ): see core/identity.
+    identity: Literal["telegram", "phone", "esia"] = "phone"
+    # Ask the name and reply address up front; when off, art. 11 decides what happens without them.
+    require_contacts: bool = True
+    max_chars: int = Field(default=10_000, ge=10, le=50_000)
+    # Clerks see only their own department's appeals (department heads and the head see all).
+    clerks_see_own_department_only: bool = False
+    # Who Open311 clients should contact, shown in discovery.
+    open311_contact: str | None = Field(default=None, max_length=200)
+
+
+def of(town: Municipality) -> AppealsSettings:
+    """The town's appeals settings, defaults where it set nothing."""
+    return service_settings(town, "appeals", AppealsSettings)
+
+
+def policy_for(town: Municipality, *, kind: Kind = Kind.STATEMENT) -> rules.DeadlinePolicy:
+    """The town's reading of 59-FZ terms on its calendar; informal reports have their own term."""
+    s = of(town)
+    return rules.DeadlinePolicy(
+        answer_days=s.answer_days if kind.is_formal else s.report_answer_days,
+        calendar=calendars.for_town(town),
+    )
+
+
+def reg_prefix(town: Municipality) -> str:
+    """The town's registration prefix, else one from its slug."""
+    prefix = of(town).reg_prefix
+    if prefix:
+        return prefix
+    letters = re.sub(r"[^a-z0-9]", "", town.slug.lower())
+    return (letters[:3] or "APL").upper().ljust(2, "X")
+
+
+def text_limit(town: Municipality) -> int:
+    return of(town).max_chars

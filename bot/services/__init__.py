@@ -1,0 +1,8 @@
+"""The bot's side of the applied services, each in bot/services/<slug>/. `INSTALLED` is the one
+list of them: the dispatcher, the commands, the main menu and the notice renderers iterate
+over it. Adding a service adds one line here (and one in backend/services)."""
+
+from bot.component import BotComponent
+from bot.services.appeals import COMPONENT as appeals
+
+INSTALLED: tuple[BotComponent, ...] = (appeals,)
