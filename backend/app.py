@@ -9,13 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette_compress import CompressMiddleware
 
 from backend.core.components.api import router as hub_router
 from backend.core.files.api import router as files_router
@@ -24,11 +26,11 @@ from backend.core.privacy.api import router as privacy_router
 from backend.core.users.api import router as me_router
 from backend.deps import component_gate
 from backend.errors import DomainError
-from backend.i18n import N_, catalog_json, normalize_locale, translate
+from backend.i18n import MINIAPPS_DIR, N_, catalog_json, catalog_version, normalize_locale, translate
 from backend.runtime import Runtime
-from backend.settings import ROOT, SUPPORTED_LOCALES
+from backend.settings import SUPPORTED_LOCALES
+from backend.static import IMMUTABLE, StaticSite
 
-MINIAPPS_DIR = ROOT / "miniapps"
 INVALID_FIELDS = N_("Some fields are filled in incorrectly: {fields}.")
 
 
@@ -93,7 +95,8 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
-    for router in (*routers, me_router, towns_router, privacy_router, hub_router, files_router):
+    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router)
+    for router in core:
         app.include_router(router)
     # Each installed component's town-scoped routes answer 404 in a town that has it off;
     # public routers (Open311) check that themselves, by the town in their own path.
@@ -102,12 +105,17 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
             app.include_router(router, dependencies=[Depends(component_gate(component.slug))])
         for router in component.public_routers:
             app.include_router(router)
+    included = [*core, *(r for c in runtime.registry for r in (*c.routers, *c.public_routers))]
     plain_paths = {
         route.endpoint: route.path
-        for route in app.router.routes
+        for router in included
+        for route in router.routes
         if isinstance(route, Route) and not isinstance(route, APIRoute)
     }
     app.add_middleware(MetricsMiddleware, runtime=runtime, plain_paths=plain_paths)
+    # Outermost, so every response is compressed once (JSON, CSV, HTML errors); the miniapps'
+    # files arrive already compressed and images are left as they are.
+    app.add_middleware(CompressMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -124,15 +132,32 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
         return Response(runtime.metrics.render(), media_type=runtime.metrics.content_type)
 
     @app.get("/api/v1/i18n/{locale}", tags=["i18n"])
-    async def i18n_catalog(locale: str) -> JSONResponse:
-        """The translation catalog for the miniapps' `_()`."""
+    async def i18n_catalog(
+        locale: str,
+        request: Request,
+        miniapp: Annotated[str | None, Query(alias="app", pattern=r"^[a-z0-9_-]{1,40}$")] = None,
+        v: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> Response:
+        """The translation catalog for the miniapps' `_()`; `app` narrows it to the strings that
+        miniapp uses, `v` (the version its page names) makes it cacheable for good."""
         if locale not in SUPPORTED_LOCALES:
             locale = runtime.settings.DEFAULT_LOCALE
-        return JSONResponse(catalog_json(locale), headers={"Cache-Control": "public, max-age=300"})
+        version = catalog_version()
+        etag = f'"{version}-{locale}-{miniapp or ""}"'
+        headers = {"ETag": etag, "Cache-Control": IMMUTABLE if v == version else "public, max-age=300"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(catalog_json(locale, miniapp), headers=headers)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/app/hub/")
 
-    app.mount("/app", StaticFiles(directory=MINIAPPS_DIR, html=True), name="miniapps")
+    site = StaticSite(MINIAPPS_DIR, meta=lambda: {"glocal-i18n": catalog_version()})
+
+    async def app_root(request: Request) -> RedirectResponse:
+        return RedirectResponse("/app/", status_code=307)
+
+    app.router.routes.append(Route("/app", app_root, include_in_schema=False))
+    app.router.routes.append(Route("/app/{path:path}", site.endpoint, methods=["GET", "HEAD"], include_in_schema=False))
     return app

@@ -7,6 +7,7 @@ service code can call `_()` without passing the locale around.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,11 +15,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from backend.settings import ROOT, SUPPORTED_LOCALES
 
 LOCALES_DIR = ROOT / "locales"
+MINIAPPS_DIR = ROOT / "miniapps"
+SHARED_MINIAPP = "shared"  # the module every miniapp page imports
 DOMAIN = "messages"
 
 _current: ContextVar[str] = ContextVar("glocal_locale", default="ru")
@@ -112,9 +116,45 @@ def N_(message: str) -> str:  # noqa: N802 - gettext convention
     return message
 
 
-def catalog_json(locale: str) -> dict[str, str]:
-    """The singular translations for a locale, for the miniapps' `_()`."""
-    return {k: (v if isinstance(v, str) else v[0]) for k, v in _catalog(locale).items()}
+def miniapps() -> list[str]:
+    """The miniapps by folder name (hub, profile, appeals ...), without the shared module."""
+    return sorted(p.name for p in MINIAPPS_DIR.iterdir() if p.is_dir() and p.name != SHARED_MINIAPP and (p / "index.html").exists())
+
+
+@cache
+def miniapp_msgids(app: str) -> frozenset[str]:
+    """The msgids a miniapp's JavaScript and the shared module's pass to `_()`/`ngettext()`,
+    found by the same Babel extractor that fills the catalog."""
+    found: set[str] = set()
+    for folder in (MINIAPPS_DIR / app, MINIAPPS_DIR / SHARED_MINIAPP):
+        for path in sorted(folder.rglob("*.js")):
+            for _line, message, _comments, _context in extract_from_file("javascript", str(path)):
+                found.add(message if isinstance(message, str) else message[0])
+    return frozenset(found)
+
+
+@cache
+def catalog_json(locale: str, app: str | None = None) -> dict[str, str | list[str]]:
+    """A locale's translations for the miniapps' `_()` (plural forms as a list, for
+    `ngettext()`); with `app`, only the msgids that miniapp's code uses."""
+    entries = _catalog(locale)
+    if app is not None and app in miniapps():
+        wanted = miniapp_msgids(app)
+        entries = {k: v for k, v in entries.items() if k in wanted}
+    return {k: (v if isinstance(v, str) else list(v)) for k, v in entries.items()}
+
+
+@cache
+def catalog_version() -> str:
+    """Changes whenever any miniapp's slice of the catalog may change: the .po files and
+    the msgids the miniapps use."""
+    digest = hashlib.sha256()
+    for locale in SUPPORTED_LOCALES:
+        path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        digest.update(path.read_bytes() if path.exists() else b"")
+    for app in miniapps():
+        digest.update("\0".join([app, *sorted(miniapp_msgids(app))]).encode())
+    return digest.hexdigest()[:12]
 
 
 _ = gettext

@@ -31,9 +31,10 @@ def main() -> int:
         for msg in catalog:
             if not msg.id:
                 continue
-            if locale == "en" and not msg.string:
-                msg.string = msg.id
-            elif locale == "ru" and (not msg.string or (isinstance(msg.string, tuple) and not all(msg.string))):
+            unfilled = not msg.string or (isinstance(msg.string, tuple) and not all(msg.string))
+            if locale == "en" and unfilled:
+                msg.string = msg.id  # for plurals (singular, plural): English's two forms
+            elif locale == "ru" and unfilled:
                 missing.append(msg.id if isinstance(msg.id, str) else msg.id[0])
         with path.open("wb") as fh:
             write_po(fh, catalog, width=100, omit_header=False, sort_output=True)

@@ -1,9 +1,15 @@
-// The clerk's appeals: the queue (filters, counts, pages, export) and one appeal's card with
-// the actions its status allows. Both views live in one page: the queue stays in the DOM
-// while a card is open, so going back finds its filters, loaded pages and scroll untouched.
+// The clerk's appeals: the queue (a compact bar of search, quick views and a filter sheet;
+// counts, pages, export) and one appeal's card, whose actions open as sheets. Both views live
+// in one page: the queue stays in the DOM while a card is open, so going back finds its
+// filters, loaded pages and scroll untouched.
+//
+// Some fields and routes are newer than this page may find on a server (department names,
+// sorting, the resident's earlier appeals, saved drafts, download links): each is used when
+// the answer has it and left out quietly when not.
 import {
-  _, act, api, appUrl, backControl, confirmDialog, errorView, externalLink, format, formatDate, h, haptic, mainButton, notice,
-  saveResponse, spinner, start, useLocale, useTimeZone,
+  _, act, actionSheet, api, appUrl, backControl, closeSheets, confirmDialog, daysUntil, download, errorScreen, errorView, externalLink,
+  format, formatDate, h, haptic, keep, kept, mainButton, missingRoute, ngettext, notice, prefetch, secondaryButton, section, sheet, spinner,
+  start, useLocale, useTimeZone,
 } from "../shared/glocal.js";
 
 const OPEN = ["registered", "in_progress", "info_requested"];
@@ -11,6 +17,7 @@ const STATUSES = [...OPEN, "redirected", "answered", "no_answer_required", "clos
 const KINDS = ["proposal", "statement", "complaint", "report"];
 const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 350;
+const DRAFT_DELAY_MS = 600;
 const SHORT_DATE = { day: "numeric", month: "short", year: "numeric" };
 const DATE_TIME = { dateStyle: "medium", timeStyle: "short" };
 
@@ -20,6 +27,7 @@ const query = new URLSearchParams(location.search);
 let me = null;
 let townId = null;
 let categories = [];
+let departments = null; // [{id, name}] once asked; [] where the server has no such list
 let staff = null; // colleagues, fetched the first time someone assigns
 
 // -- labels ----------------------------------------------------------------------------
@@ -44,6 +52,19 @@ function kindTitle(kind) {
   return titles[kind] || kind;
 }
 
+function sourceTitle(source) {
+  const titles = { bot: _("Telegram bot"), open311: "Open311", miniapp: _("Mini App") };
+  return titles[source] || source;
+}
+
+function sortOptions() {
+  return [
+    ["due", _("Due date, soonest first")],
+    ["-registered", _("Newest first")],
+    ["registered", _("Oldest first")],
+  ];
+}
+
 // The grounds of 59-FZ art. 11 the API accepts; the long texts are the backend's msgids.
 function noAnswerReasons() {
   return [
@@ -66,6 +87,18 @@ function dueText(item) {
   return item.deadline === "overdue" ? format(_("Overdue since {date}"), { date }) : format(_("Due {date}"), { date });
 }
 
+/** How much time is left, in whole days of the town's calendar: what a clerk acts on. */
+function timeLeft(item) {
+  if (item.deadline === "none" || !item.due_at) return "";
+  const days = daysUntil(item.due_at);
+  if (item.deadline === "overdue") {
+    return days < 0 ? format(ngettext("Overdue by {n} day", "Overdue by {n} days", -days), { n: -days }) : _("Overdue");
+  }
+  if (days <= 0) return _("Due today");
+  if (days === 1) return _("Due tomorrow");
+  return format(ngettext("{n} day left", "{n} days left", days), { n: days });
+}
+
 function fileSize(bytes) {
   const kb = Math.max(1, Math.round(bytes / 1024));
   return new Intl.NumberFormat(document.documentElement.lang, { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 }).format(kb);
@@ -74,20 +107,24 @@ function fileSize(bytes) {
 // -- start -----------------------------------------------------------------------------
 
 async function main() {
-  await start();
+  // The person travels beside Telegram's script and the strings, not after them.
+  const meRequest = prefetch("/me");
+  if (!(await start())) return;
   history.scrollRestoration = "manual"; // the queue restores its own scroll position
   window.addEventListener("popstate", route);
-  await load();
+  await load(meRequest);
 }
 
-async function load() {
+let early = null; // the first screen's requests, started beside the categories
+
+async function load(meRequest = api("/me")) {
   root.replaceChildren(spinner());
   try {
-    me = await api("/me");
-    await useLocale(me.locale);
+    me = await meRequest;
     // The bot's reminder buttons name the town; the hub relies on the current one.
     townId = positiveInt(query.get("town")) || me.current_municipality?.id || null;
     if (!townId) {
+      await useLocale(me.locale);
       root.replaceChildren(
         h("h1", {}, _("Appeals")),
         h("p", {}, _("Choose your town in the services first.")),
@@ -96,9 +133,16 @@ async function load() {
       return;
     }
     useTimeZone(town()?.timezone);
-    categories = await api(base() + "/appeal-categories");
+    // Everything the first screen shows, at once: categories, and the card or the queue.
+    const appealId = positiveInt(new URLSearchParams(location.search).get("appeal"));
+    const categoriesRequest = prefetch(base() + "/appeal-categories");
+    early = appealId
+      ? { card: prefetch(base() + "/appeals/" + appealId), id: appealId }
+      : { page: prefetch(base() + "/appeals?" + pageParams(null)), counts: prefetch(countsPath()) };
+    await useLocale(me.locale);
+    categories = await categoriesRequest;
   } catch (error) {
-    root.replaceChildren(errorView(error, load));
+    root.replaceChildren(errorScreen(error, () => load()));
     return;
   }
   queueView = h("section", { id: "queue" });
@@ -168,6 +212,7 @@ function backToQueue() {
 }
 
 function leave() {
+  closeSheets();
   leaveView?.();
   leaveView = null;
   notice("");
@@ -175,11 +220,13 @@ function leave() {
 
 // -- the queue -----------------------------------------------------------------------------
 
-const filters = { status: new Set(OPEN), kind: "", category: "", assignee: "", overdue: false, within: "", q: "" };
+const DEFAULTS = { kind: "", category: "", department: "", assignee: "", overdue: false, within: "", q: "", sort: "due" };
+const filters = { status: new Set(OPEN), ...DEFAULTS };
 let queueBuilt = false;
 let listToken = 0; // answers to requests that a newer filter change overtook are dropped
 let cursor = null;
 let counts = null;
+let sortable = false; // the server said which order it applied: it can sort
 const changed = new Map(); // id -> card, for appeals acted on since the queue was drawn
 let list;
 let listState;
@@ -211,69 +258,178 @@ function showQueue() {
 function buildQueue() {
   const search = h("input", {
     type: "search", id: "q", class: "input", enterkeyhint: "search", autocomplete: "off",
-    placeholder: _("Number, name, address or words"), "aria-label": _("Search"),
+    placeholder: _("Search"), title: _("Number, name, address or words"), "aria-label": _("Number, name, address or words"),
     oninput: debounce((event) => {
       filters.q = event.target.value.trim();
       reload();
     }, SEARCH_DELAY_MS),
   });
-  const chips = STATUSES.map((status) =>
+  const filterButton = h(
+    "button",
+    { type: "button", class: "icon-button", id: "filters-button", "aria-haspopup": "dialog", onclick: openFilters },
+    h("span", {}, _("Filters")),
+    h("span", { class: "badge", id: "filter-count" }, ""),
+  );
+  const quick = h(
+    "div",
+    { class: "quick", role: "group", "aria-label": _("Views") },
+    quickChip("view-mine", _("Mine"), () => filters.assignee === "me", () => setAssignee(filters.assignee === "me" ? "" : "me")),
+    quickChip("view-unassigned", _("Not assigned"), () => filters.assignee === "none", () => setAssignee(filters.assignee === "none" ? "" : "none")),
     h(
       "button",
-      { type: "button", class: "chip", "data-status": status, "aria-pressed": String(filters.status.has(status)), onclick: toggleStatus },
-      h("span", { class: "chip-label" }, statusTitle(status)),
+      { type: "button", class: "chip alarm", id: "overdue", "aria-pressed": "false", onclick: toggleOverdue },
+      h("span", { class: "chip-label" }, _("Overdue")),
       h("span", { class: "count" }, ""),
     ),
-  );
-  const overdue = h(
-    "button",
-    { type: "button", class: "chip alarm", id: "overdue", "aria-pressed": "false", onclick: toggleOverdue },
-    h("span", { class: "chip-label" }, _("Overdue")),
-    h("span", { class: "count" }, ""),
-  );
-  const selects = h(
-    "div",
-    { class: "filter-grid" },
-    selectField("kind", _("Kind"), [["", _("Any kind")], ...KINDS.map((k) => [k, kindTitle(k)])]),
-    selectField("category", _("Category"), [["", _("Any category")], ...categories.map((c) => [String(c.id), c.name])]),
-    selectField("assignee", _("Assignee"), [["", _("Anyone")], ["me", _("Me")], ["none", _("Not assigned")]]),
-    selectField("within", _("Deadline"), [
-      ["", _("Any deadline")],
-      ["1", _("Due within a day")],
-      ["3", _("Due within 3 days")],
-      ["5", _("Due within 5 days")],
-      ["10", _("Due within 10 days")],
-    ]),
   );
   list = h("ul", { class: "appeals", id: "list", "aria-live": "polite" });
   listState = h("div", {});
   summary = h("p", { class: "hint", id: "summary" });
   more = h("button", { type: "button", class: "button secondary", id: "more", hidden: true, onclick: act(loadMore) }, _("Load more"));
   queueView.append(
-    h("h1", {}, _("Appeals")),
-    h("p", { class: "hint", id: "town" }, townName()),
-    h("div", { class: "filters", role: "search" }, search, h("div", { class: "chips", role: "group", "aria-label": _("Status") }, chips, overdue), selects),
-    h(
-      "div",
-      { class: "export" },
-      h("span", { class: "hint" }, _("Download the list:")),
-      h("button", { type: "button", class: "button secondary small", onclick: act(() => exportQueue("csv")) }, "CSV"),
-      h("button", { type: "button", class: "button secondary small", onclick: act(() => exportQueue("xlsx")) }, "XLSX"),
-    ),
+    h("header", { class: "queue-head" }, h("h1", {}, _("Appeals")), h("p", { class: "hint", id: "town" }, townName())),
+    h("div", { class: "searchbar", role: "search" }, search, filterButton),
+    quick,
+    h("div", { class: "list-bar" }, summary, h("button", { type: "button", class: "link", id: "sort-button", hidden: true, onclick: openSort }, "")),
     listState,
     list,
-    summary,
     more,
   );
+  showFilterState();
+}
+
+function quickChip(id, label, pressed, toggle) {
+  const chip = h("button", { type: "button", class: "chip", id, "data-quick": "", "aria-pressed": String(pressed()), onclick: toggle }, h("span", { class: "chip-label" }, label));
+  chip.isPressed = pressed;
+  return chip;
+}
+
+function setAssignee(value) {
+  filters.assignee = value;
+  showFilterState();
+  reload();
+}
+
+function toggleOverdue() {
+  filters.overdue = !filters.overdue;
+  showFilterState();
+  reload();
+}
+
+/** Filters set in the sheet (the quick views and the search show themselves). */
+function sheetFilterCount() {
+  const statusChanged = filters.status.size !== OPEN.length || OPEN.some((s) => !filters.status.has(s));
+  return [statusChanged, filters.kind, filters.category, filters.department, filters.within].filter(Boolean).length;
+}
+
+/** The bar mirrors the filters: pressed quick views, the sheet's count, the sort. */
+function showFilterState() {
+  for (const chip of queueView.querySelectorAll(".chip[data-quick]")) chip.setAttribute("aria-pressed", String(chip.isPressed()));
+  queueView.querySelector("#overdue").setAttribute("aria-pressed", String(filters.overdue));
+  const n = sheetFilterCount();
+  queueView.querySelector("#filter-count").textContent = n ? String(n) : "";
+  const sortButton = queueView.querySelector("#sort-button");
+  sortButton.hidden = !sortable;
+  sortButton.textContent = (sortOptions().find(([key]) => key === filters.sort)?.[1] || "") + " ▾";
+  for (const select of document.querySelectorAll(".filter-sheet select[data-filter]")) select.value = filters[select.dataset.filter];
+}
+
+function openFilters() {
+  const chips = STATUSES.map((status) =>
+    h(
+      "button",
+      { type: "button", class: "chip", "data-status": status, "aria-pressed": String(filters.status.has(status)), onclick: toggleStatus },
+      h("span", { class: "chip-label" }, statusTitle(status)),
+      h("span", { class: "count" }, counts ? String(counts.counts[status] ?? 0) : ""),
+    ),
+  );
+  const departmentSlot = h("div", { hidden: true }); // until the town's departments are known
+  const content = [
+    section(_("Status"), {}, h("div", { class: "chips", role: "group", "aria-label": _("Status") }, chips)),
+    section(
+      null,
+      { class: "block filter-grid" },
+      selectField("kind", _("Kind"), [["", _("Any kind")], ...KINDS.map((k) => [k, kindTitle(k)])]),
+      selectField("category", _("Category"), [["", _("Any category")], ...categories.map((c) => [String(c.id), c.name])]),
+      departmentSlot,
+      selectField("assignee", _("Assignee"), [["", _("Anyone")], ["me", _("Me")], ["none", _("Not assigned")]]),
+      selectField("within", _("Deadline"), [
+        ["", _("Any deadline")],
+        ["1", _("Due within a day")],
+        ["3", _("Due within 3 days")],
+        ["5", _("Due within 5 days")],
+        ["10", _("Due within 10 days")],
+      ]),
+      sortable && selectField("sort", _("Order"), sortOptions()),
+    ),
+    section(
+      _("Download the list"),
+      {},
+      h(
+        "div",
+        { class: "export" },
+        h("button", { type: "button", class: "button secondary small", onclick: act(() => exportQueue("csv")) }, "CSV"),
+        h("button", { type: "button", class: "button secondary small", onclick: act(() => exportQueue("xlsx")) }, "XLSX"),
+        h("button", { type: "button", class: "link", id: "reset-filters", onclick: resetFilters }, _("Reset filters")),
+      ),
+    ),
+  ];
+  const opened = sheet({ id: "filters", title: _("Filters"), content, main: { text: _("Show appeals"), run: () => opened.close() } });
+  opened.element.classList.add("filter-sheet");
+  loadDepartments().then(() => {
+    if (departments?.length) {
+      departmentSlot.replaceWith(selectField("department", _("Department"), [["", _("Any department")], ...departments.map((d) => [String(d.id), d.name])]));
+    }
+  });
+}
+
+/** The town's departments for the filter, asked once; none where the server has no list. */
+async function loadDepartments() {
+  if (departments !== null) return;
+  try {
+    departments = await api(base() + "/departments");
+  } catch (error) {
+    departments = missingRoute(error) ? [] : null; // a failure is asked again next time
+  }
+}
+
+function resetFilters() {
+  filters.status = new Set(OPEN);
+  Object.assign(filters, DEFAULTS, { q: filters.q });
+  for (const chip of document.querySelectorAll(".filter-sheet .chip[data-status]")) chip.setAttribute("aria-pressed", String(filters.status.has(chip.dataset.status)));
+  showFilterState();
+  reload();
 }
 
 function selectField(name, label, options) {
   const select = h(
     "select",
-    { id: "filter-" + name, onchange: (event) => { filters[name] = event.target.value; reload(); } },
+    {
+      id: "filter-" + name, "data-filter": name,
+      onchange: (event) => {
+        filters[name] = event.target.value;
+        showFilterState();
+        reload();
+      },
+    },
     options.map(([value, text]) => h("option", { value, selected: value === filters[name] }, text)),
   );
   return h("label", { class: "field" }, h("span", { class: "hint" }, label), select);
+}
+
+function openSort() {
+  actionSheet({
+    id: "sort",
+    title: _("Order"),
+    actions: sortOptions().map(([key, label]) => ({
+      key, label, icon: key === filters.sort ? "✓" : "",
+      run: () => {
+        filters.sort = key;
+        showFilterState();
+        reload();
+      },
+    })),
+  });
 }
 
 function toggleStatus(event) {
@@ -282,12 +438,7 @@ function toggleStatus(event) {
   if (filters.status.has(status)) filters.status.delete(status);
   else filters.status.add(status);
   chip.setAttribute("aria-pressed", String(filters.status.has(status)));
-  reload();
-}
-
-function toggleOverdue(event) {
-  filters.overdue = !filters.overdue;
-  event.currentTarget.setAttribute("aria-pressed", String(filters.overdue));
+  showFilterState();
   reload();
 }
 
@@ -305,6 +456,7 @@ function queueParams({ withStatus = true } = {}) {
   if (withStatus) for (const status of STATUSES.filter((s) => filters.status.has(s))) params.append("status", status);
   if (filters.kind) params.set("kind", filters.kind);
   if (filters.category) params.set("category_id", filters.category);
+  if (filters.department) params.set("department_id", filters.department);
   if (filters.assignee) params.set("assignee", filters.assignee);
   if (filters.overdue) params.set("overdue", "true");
   if (filters.within) params.set("due_within_days", filters.within);
@@ -312,11 +464,20 @@ function queueParams({ withStatus = true } = {}) {
   return params;
 }
 
-function fetchPage(after) {
+function pageParams(after) {
   const params = queueParams();
+  if (filters.sort !== DEFAULTS.sort) params.set("sort", filters.sort);
   params.set("limit", PAGE_SIZE);
   if (after) params.set("cursor", after);
-  return api(base() + "/appeals?" + params);
+  return params;
+}
+
+function countsPath() {
+  return base() + "/appeals/counts?" + queueParams({ withStatus: false });
+}
+
+function fetchPage(after) {
+  return api(base() + "/appeals?" + pageParams(after));
 }
 
 async function reload() {
@@ -326,10 +487,13 @@ async function reload() {
   more.hidden = true;
   summary.textContent = "";
   listState.replaceChildren(spinner());
+  // The first screen's requests were started with the categories; later ones start here.
+  const first = early?.page ? early : null;
+  early = null;
   // Counts cost more than a page (they read every matching row), so the page is drawn first.
-  const countsRequest = api(base() + "/appeals/counts?" + queueParams({ withStatus: false }));
+  const countsRequest = first?.counts || prefetch(countsPath());
   try {
-    const page = await fetchPage(null);
+    const page = await (first?.page || fetchPage(null));
     if (token !== listToken) return;
     listState.replaceChildren();
     showPage(page);
@@ -355,6 +519,10 @@ async function loadMore() {
 }
 
 function showPage(page) {
+  if ("sort" in page && !sortable) {
+    sortable = true;
+    showFilterState();
+  }
   list.append(...page.items.map(row));
   cursor = page.next_cursor;
   more.hidden = !cursor;
@@ -370,13 +538,22 @@ function showSummary() {
 }
 
 function showCounts() {
-  for (const chip of queueView.querySelectorAll(".chip[data-status]")) {
+  for (const chip of document.querySelectorAll(".chip[data-status]")) {
     chip.querySelector(".count").textContent = String(counts.counts[chip.dataset.status] ?? 0);
   }
-  queueView.querySelector("#overdue .count").textContent = String(counts.overdue);
+  const overdue = queueView.querySelector("#overdue");
+  overdue.querySelector(".count").textContent = String(counts.overdue);
+  overdue.dataset.count = String(counts.overdue);
+}
+
+function residentName(item) {
+  return item.full_name
+    ? h("span", { class: "who" }, item.full_name)
+    : h("span", { class: "who anonymous" }, item.kind === "report" ? _("Anonymous report") : _("Name not given"));
 }
 
 function row(item) {
+  const left = timeLeft(item);
   return h(
     "li",
     { class: "appeal-row", "data-id": item.id, "data-deadline": item.deadline, "data-status": item.status },
@@ -395,19 +572,26 @@ function row(item) {
         "span",
         { class: "appeal-top" },
         h("strong", { class: "reg" }, item.reg_number),
-        h("span", { class: "kind" }, kindTitle(item.kind)),
-        item.attachments > 0 &&
-          h("span", { class: "clip", title: _("Attachments") }, h("span", { "aria-hidden": "true" }, "📎"), " " + item.attachments),
+        // Open: the time left, which is what the clerk acts on; closed: where it ended.
+        h("span", { class: "left due " + item.deadline, title: dueText(item) }, left || statusTitle(item.status)),
       ),
-      h("span", { class: "category" }, item.category || "—"),
+      residentName(item),
       h("span", { class: "excerpt" }, item.excerpt),
       h(
         "span",
         { class: "appeal-bottom" },
-        h("span", { class: "status-pill" }, statusTitle(item.status)),
+        h("span", { class: "kind" }, kindTitle(item.kind)),
+        item.category && h("span", { class: "category" }, item.category),
         h("span", { class: "assignee" }, item.assignee_name || _("Not assigned")),
-        h("span", { class: "due " + item.deadline }, dueText(item)),
+        item.attachments > 0 && h("span", { class: "clip", "aria-label": _("Attachments") }, "📎 " + item.attachments),
       ),
+      (item.status === "info_requested" || (item.source && item.source !== "bot")) &&
+        h(
+          "span",
+          { class: "tags" },
+          item.status === "info_requested" && h("span", { class: "tag status-pill" }, statusTitle(item.status)),
+          item.source && item.source !== "bot" && h("span", { class: "source tag" }, sourceTitle(item.source)),
+        ),
     ),
   );
 }
@@ -419,7 +603,7 @@ async function refreshChanged() {
   changed.clear();
   const token = listToken;
   try {
-    const newCounts = await api(base() + "/appeals/counts?" + queueParams({ withStatus: false }));
+    const newCounts = await api(countsPath());
     if (token !== listToken) return;
     counts = newCounts;
     showCounts();
@@ -431,8 +615,7 @@ async function refreshChanged() {
 async function exportQueue(type) {
   const params = queueParams();
   params.set("format", type);
-  const response = await api(base() + "/appeals/export?" + params, { raw: true });
-  await saveResponse(response, "appeals." + type);
+  await download(base() + "/appeals/export?" + params, "appeals." + type);
 }
 
 // -- the card --------------------------------------------------------------------------------
@@ -441,6 +624,7 @@ let cardToken = 0;
 let card = null;
 let blobUrls = [];
 let dropMain = null;
+let dropSecondary = null;
 let typed = new Map(); // what the clerk typed in the card's forms, kept across redraws
 
 async function showCard(id) {
@@ -453,19 +637,26 @@ async function showCard(id) {
   const back = backControl(backToQueue, _("Appeals"));
   leaveView = () => {
     back.drop();
-    dropMain?.();
-    dropMain = null;
+    dropButtons();
     for (const url of blobUrls) URL.revokeObjectURL(url);
     blobUrls = [];
   };
   cardView.replaceChildren(...[back.element, spinner()].filter(Boolean));
+  const first = early?.id === id ? early.card : null;
+  early = null;
   try {
-    const data = await api(base() + "/appeals/" + id);
+    const data = await (first || api(base() + "/appeals/" + id));
     if (token !== cardToken) return;
     drawCard(data, back.element);
   } catch (error) {
-    if (token === cardToken) cardView.replaceChildren(...[back.element, errorView(error, () => showCard(id))].filter(Boolean));
+    if (token === cardToken) cardView.replaceChildren(...[back.element, errorScreen(error, () => showCard(id))].filter(Boolean));
   }
+}
+
+function dropButtons() {
+  dropMain?.();
+  dropSecondary?.();
+  dropMain = dropSecondary = null;
 }
 
 /** Draw the card after an action answered with its new state. */
@@ -476,57 +667,94 @@ function updateCard(data) {
 
 function drawCard(data, backElement) {
   card = data;
-  dropMain?.();
-  dropMain = null;
+  dropButtons();
   document.title = card.reg_number;
   const mainSlot = h("div", { class: "main-action" });
-  const answer = answerForm();
   cardView.replaceChildren(
     ...[
       backElement,
       cardHeader(),
-      mainSlot,
       notes(),
-      h("p", { class: "appeal-text", id: "text" }, card.text),
+      quickActions(),
+      mainSlot,
+      handlingBlock(),
+      section(_("Appeal"), { id: "appeal" }, h("p", { class: "appeal-text", id: "text" }, card.text)),
       residentBlock(),
+      earlierBlock(),
       filesBlock(),
       documentsBlock(),
-      actionsBlock(answer),
       relatedBlock("duplicates", _("Possible duplicates"), card.duplicates, true),
       relatedBlock("linked", _("Linked appeals"), card.linked, false),
       commentsBlock(),
       historyBlock(),
     ].filter(Boolean),
   );
-  defaultMain = () => setMain(mainAction(answer), mainSlot);
-  defaultMain();
-}
-
-let defaultMain = () => {};
-
-function setMain(action, slot) {
-  dropMain?.();
-  dropMain = action ? mainButton(action.text, action.run, slot) : null;
-}
-
-/** The card's one main action: take it, else write the answer. */
-function mainAction(answer) {
-  if (!isOpen()) return null;
-  if (card.assignee_id !== me.id) return { text: _("Take the appeal"), run: act(take) };
-  if (answer) {
-    return {
-      text: _("Write an answer"),
-      run: () => {
-        answer.open = true; // its toggle handler loads the draft and offers "Send answer"
-        answer.scrollIntoView({ behavior: "smooth", block: "start" });
-      },
-    };
-  }
-  return null;
+  const main = mainAction();
+  if (main) dropMain = mainButton(main.text, main.run, mainSlot);
+  const second = secondaryAction();
+  // Telegram's second bottom button; in a browser the tiles above offer the same.
+  if (second) dropSecondary = secondaryButton(second.text, second.run, null);
 }
 
 function isOpen() {
   return OPEN.includes(card.status) && !card.merged_into_id;
+}
+
+function mine() {
+  return card.assignee_id === me.id;
+}
+
+function canAnswer() {
+  return isOpen() && card.allowed_statuses.includes("answered");
+}
+
+/** The card's one main action: take it, else write the answer. */
+function mainAction() {
+  if (!isOpen()) return null;
+  if (!mine()) return { text: _("Take the appeal"), run: act(take) };
+  if (canAnswer()) return { text: _("Write an answer"), run: () => openAnswer() };
+  return null;
+}
+
+/** Beside it: hand the appeal on before taking it, ask the resident once it is yours. */
+function secondaryAction() {
+  if (!isOpen()) return null;
+  if (!mine()) return { text: _("Assign"), run: () => openAssign() };
+  if (card.can_request_info) return { text: _("Ask the resident"), run: () => openRequestInfo() };
+  return null;
+}
+
+/** Every action the appeal's state allows, for the tiles and the "More" sheet. */
+function actions() {
+  const allowed = new Set(card.allowed_statuses);
+  const open = isOpen();
+  return [
+    canAnswer() && { key: "answer", icon: "✍️", label: _("Answer"), run: openAnswer, tile: true },
+    open && { key: "assign", icon: "👤", label: _("Assign"), run: openAssign, tile: true },
+    { key: "note", icon: "📝", label: _("Note"), run: openNote, tile: true },
+    card.can_request_info && { key: "request-info", icon: "❓", label: _("Ask the resident"), run: openRequestInfo },
+    open && !card.extended && { key: "extend", icon: "⏳", label: _("Extend the deadline"), run: openExtend },
+    allowed.has("in_progress") && card.status !== "registered" && { key: "in-progress", icon: "↩️", label: _("Back to work"), run: act(() => setStatus("in_progress")) },
+    open && card.can_redirect && allowed.has("redirected") && { key: "redirect", icon: "↪️", label: _("Redirect to the competent body"), run: openRedirect, danger: true },
+    open && allowed.has("no_answer_required") && { key: "no-answer", icon: "🚫", label: _("Leave without an answer"), run: openNoAnswer, danger: true },
+    allowed.has("closed") && { key: "close", icon: "🗄️", label: _("Close the appeal"), run: act(closeAppeal), danger: true },
+  ].filter(Boolean);
+}
+
+function quickActions() {
+  const all = actions();
+  const tiles = all.filter((a) => a.tile);
+  const rest = all.filter((a) => !a.tile);
+  const tile = (a) => h("button", { type: "button", class: "quick-action", "data-action": a.key, onclick: () => a.run() }, h("span", { class: "action-icon", "aria-hidden": "true" }, a.icon), a.label);
+  const moreTile =
+    rest.length > 0 &&
+    h(
+      "button",
+      { type: "button", class: "quick-action", id: "more-actions", "aria-haspopup": "dialog", onclick: () => actionSheet({ id: "actions", title: _("Actions"), actions: rest }) },
+      h("span", { class: "action-icon", "aria-hidden": "true" }, "⋯"),
+      _("More"),
+    );
+  return h("div", { class: "quick-actions", id: "actions-bar", role: "group", "aria-label": _("Actions") }, tiles.map(tile), moreTile);
 }
 
 function cardHeader() {
@@ -539,16 +767,26 @@ function cardHeader() {
       { class: "meta" },
       h("span", { class: "status-pill", id: "status", "data-status": card.status }, statusTitle(card.status)),
       h("span", {}, kindTitle(card.kind)),
-      card.category && h("span", {}, card.category),
+      card.category && h("span", {}, "· " + card.category),
     ),
-    h(
-      "p",
-      { class: "meta" },
-      h("span", { class: "due " + card.deadline, id: "due" }, dueText(card)),
-      h("span", { id: "assignee" }, card.assignee_name ? format(_("Assignee: {name}"), { name: card.assignee_name }) : _("Not assigned")),
-    ),
-    h("p", { class: "hint" }, format(_("Registered {date}"), { date: formatDate(card.registered_at, DATE_TIME) })),
   );
+}
+
+/** Deadline, who handles it, where it came from: one fact per line. */
+function handlingBlock() {
+  const left = timeLeft(card);
+  const facts = [
+    [_("Deadline"), h("span", { id: "due", class: "due " + card.deadline }, dueText(card), left && h("span", { class: "sub", id: "left" }, left))],
+    [_("Assignee"), h("span", { id: "assignee" }, card.assignee_name || _("Not assigned"))],
+    card.department && [_("Department"), h("span", { id: "department" }, card.department)],
+    [_("Source"), h("span", { id: "source" }, sourceTitle(card.source || "bot"))],
+    [_("Registered"), formatDate(card.registered_at, DATE_TIME)],
+  ].filter(Boolean);
+  return section(null, { id: "handling" }, factList(facts));
+}
+
+function factList(facts) {
+  return h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
 /** What the clerk should know before acting: merges, redirects, flags, the rating. */
@@ -587,7 +825,31 @@ function residentBlock() {
       ),
     ]);
   }
-  return h("section", { class: "block", id: "resident" }, h("h2", {}, _("Resident")), h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])));
+  return section(_("Resident"), { id: "resident" }, factList(facts));
+}
+
+/** The same resident's other appeals in this town, newest first (when the server lists them). */
+function earlierBlock() {
+  const items = card.resident_appeals;
+  if (!Array.isArray(items) || !items.length) return null;
+  return section(
+    _("Resident's earlier appeals"),
+    { id: "earlier" },
+    h(
+      "ul",
+      { class: "related" },
+      items.map((other) =>
+        h(
+          "li",
+          { "data-id": other.id },
+          h("a", { href: pageUrl(other.id), onclick: (event) => { event.preventDefault(); openCard(other.id); } }, other.reg_number),
+          " · ",
+          h("span", { class: "hint" }, [statusTitle(other.status), other.registered_at && formatDate(other.registered_at, SHORT_DATE)].filter(Boolean).join(" · ")),
+          other.excerpt && h("span", { class: "excerpt" }, other.excerpt),
+        ),
+      ),
+    ),
+  );
 }
 
 function contactLink(value, scheme) {
@@ -603,12 +865,11 @@ function filesBlock() {
   if (!card.files.length) return null;
   const images = card.files.filter((f) => f.mime.startsWith("image/"));
   const others = card.files.filter((f) => !f.mime.startsWith("image/"));
-  return h(
-    "section",
-    { class: "block", id: "files" },
-    h("h2", {}, _("Attachments")),
+  return section(
+    _("Attachments"),
+    { id: "files" },
     images.length > 0 && h("div", { class: "photos" }, images.map(photo)),
-    others.map((f) => h("p", {}, fileButton(f, "📄 " + f.filename + " · " + fileSize(f.size)))),
+    others.length > 0 && h("div", { class: "file-list" }, others.map((f) => fileButton(f, "📄 " + f.filename + " · " + fileSize(f.size)))),
   );
 }
 
@@ -626,15 +887,14 @@ function photo(file) {
 }
 
 function fileButton(file, label) {
-  return h("button", { type: "button", class: "link file", "data-file": file.id, onclick: act(async () => saveResponse(await api(apiPath(file.url), { raw: true }), file.filename)) }, label);
+  return h("button", { type: "button", class: "link file", "data-file": file.id, onclick: act(() => download(apiPath(file.url), file.filename)) }, label);
 }
 
 function documentsBlock() {
   if (!card.documents.length) return null;
-  return h(
-    "section",
-    { class: "block", id: "documents" },
-    h("h2", {}, _("Answer")),
+  return section(
+    _("Answer"),
+    { id: "documents" },
     card.documents.map((doc) =>
       h(
         "article",
@@ -670,26 +930,6 @@ function post(path, body) {
   return api(base() + "/appeals/" + card.id + path, { method: "POST", body });
 }
 
-function actionsBlock(answer) {
-  const allowed = new Set(card.allowed_statuses);
-  const open = isOpen();
-  const buttons = [];
-  if (allowed.has("in_progress") && card.status !== "registered") {
-    buttons.push(h("button", { type: "button", class: "button secondary", onclick: act(() => setStatus("in_progress")) }, _("Back to work")));
-  }
-  if (allowed.has("closed")) buttons.push(h("button", { type: "button", class: "button secondary", onclick: act(closeAppeal) }, _("Close the appeal")));
-  const forms = [
-    answer,
-    open && assignForm(),
-    noteForm(),
-    card.can_request_info && requestInfoForm(),
-    open && !card.extended && extendForm(),
-    open && card.can_redirect && allowed.has("redirected") && redirectForm(),
-    open && allowed.has("no_answer_required") && noAnswerForm(),
-  ].filter(Boolean);
-  return h("section", { class: "block", id: "actions" }, h("h2", {}, _("Actions")), buttons, forms);
-}
-
 function field(name, element) {
   element.name = name;
   element.id = "field-" + name;
@@ -704,22 +944,23 @@ function labelled(label, element) {
 }
 
 /**
- * A folded form for one action. Its button asks first when `ask` gives a question, shows the
- * server's refusal inside the form (keeping what was typed: nothing is redrawn on failure) and
- * redraws the card from the server's answer on success.
+ * One action's form in a sheet. Its main button (Telegram's, in Telegram) asks first when
+ * `ask` gives a question, shows the server's refusal inside the sheet (keeping what was typed:
+ * nothing is redrawn on failure) and closes it and redraws the card on success.
  */
-function actionForm({ id, title, hint, fields, button, danger = false, run, ask, done, ontoggle, slot }) {
+function actionForm({ id, title, hint, fields, button, run, ask, done, after }) {
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
-  const form = h("details", { class: "action", id, ontoggle: ontoggle && (() => ontoggle(form)) });
-  const submit = async (event) => {
-    const control = event?.currentTarget;
+  const submit = async () => {
     error.hidden = true;
     if (ask && !(await confirmDialog(ask()))) return;
+    const control = opened.footer.querySelector(".main-button");
     if (control) control.disabled = true;
     try {
       const updated = await run();
-      for (const control of form.querySelectorAll("[name]")) typed.delete(control.name);
+      for (const named of opened.body.querySelectorAll("[name]")) typed.delete(named.name);
+      await after?.();
       haptic("success");
+      opened.close();
       updateCard(updated);
       notice(done);
     } catch (failure) {
@@ -730,62 +971,75 @@ function actionForm({ id, title, hint, fields, button, danger = false, run, ask,
       if (control) control.disabled = false;
     }
   };
-  form.submitAction = submit; // for a main button outside the form (Telegram's)
-  form.append(
-    h("summary", {}, title),
-    hint && h("p", { class: "hint" }, hint),
-    ...fields,
-    error,
-    slot || h("button", { type: "button", class: "button" + (danger ? " danger" : ""), onclick: submit }, button),
-  );
-  return form;
+  const opened = sheet({
+    id, title,
+    content: [hint && h("p", { class: "hint" }, hint), h("div", { class: "section" }, fields), error],
+    main: { text: button, run: submit },
+  });
+  return opened;
 }
 
-function answerForm() {
-  if (!isOpen() || !card.allowed_statuses.includes("answered")) return null;
-  const body = field("answer", h("textarea", { rows: "12", "aria-label": _("Text of the answer") }));
-  const slot = h("div", { class: "form-actions" });
-  let drafted = body.value !== "";
-  const form = actionForm({
+function draftKey() {
+  return "answer_" + townId + "_" + card.id; // CloudStorage keys: letters, digits, _ and -
+}
+
+let serverDrafts = false; // the answer-draft route also keeps what was typed (saved_at)
+
+async function openAnswer() {
+  const body = field("answer", h("textarea", { class: "answer-text", rows: "12", "aria-label": _("Text of the answer") }));
+  const state = h("p", { class: "hint draft-state", id: "draft-state" });
+  const appealId = card.id;
+  const key = draftKey();
+  const opened = actionForm({
     id: "answer-form",
     title: _("Answer"),
     hint: _("The text starts from the category's template. The answer is registered as an outgoing document, rendered to PDF and sent to the resident."),
-    fields: [body],
-    slot,
+    fields: [body, state],
+    button: _("Send answer"),
     ask: () => _("Send the answer? It will be registered as an outgoing document and sent to the resident; it cannot be taken back."),
     run: () => post("/answer", { body: body.value }),
-    done: _("The answer has been registered and sent."),
-    ontoggle: async (details) => {
-      if (!details.open) {
-        defaultMain();
-        return;
-      }
-      // The answer editor's main action is sending: Telegram's bottom button, or one below the text.
-      setMain({ text: _("Send answer"), run: (event) => details.submitAction(event) }, slot);
-      if (drafted) return;
-      drafted = true;
-      body.disabled = true;
-      body.placeholder = _("Loading…");
-      try {
-        const draft = await api(base() + "/appeals/" + card.id + "/answer-draft");
-        if (!body.value) body.value = draft.body;
-        typed.set("answer", body.value);
-      } catch (failure) {
-        drafted = false;
-        notice(failure.message, "error");
-      } finally {
-        body.disabled = false;
-        body.placeholder = "";
-        body.focus();
-      }
+    // Sent: the draft has done its job, on this device, in the cloud and on the server.
+    after: async () => {
+      await keep(key, "");
+      if (serverDrafts) api(base() + "/appeals/" + appealId + "/answer-draft", { method: "DELETE" }).catch(() => {});
     },
+    done: _("The answer has been registered and sent."),
   });
-  return form;
+  const save = debounce(async () => {
+    if (card?.id !== appealId) return;
+    await keep(key, body.value);
+    if (serverDrafts) await api(base() + "/appeals/" + appealId + "/answer-draft", { method: "PUT", body: { body: body.value } }).catch(() => {});
+    state.textContent = format(_("Draft saved at {time}"), { time: formatDate(new Date().toISOString(), { timeStyle: "short" }) });
+  }, DRAFT_DELAY_MS);
+  body.addEventListener("input", save);
+  if (body.value) return opened; // typed in this card before: the text is still there
+  body.disabled = true;
+  body.placeholder = _("Loading…");
+  try {
+    const [local, server] = await Promise.all([kept(key), api(base() + "/appeals/" + appealId + "/answer-draft")]);
+    serverDrafts = "saved_at" in server;
+    const serverAt = server.saved_at ? Date.parse(server.saved_at) : 0;
+    if (local && local.value && local.at >= serverAt) {
+      body.value = local.value;
+      state.textContent = format(_("Your unsent draft of {date} is back."), { date: formatDate(new Date(local.at).toISOString(), DATE_TIME) });
+    } else {
+      body.value = server.body;
+      if (serverAt) state.textContent = format(_("Your unsent draft of {date} is back."), { date: formatDate(server.saved_at, DATE_TIME) });
+    }
+    typed.set("answer", body.value);
+  } catch (failure) {
+    notice(failure.message, "error");
+  } finally {
+    body.disabled = false;
+    body.placeholder = "";
+    body.focus();
+  }
+  return opened;
 }
 
-function assignForm() {
+function openAssign() {
   const select = field("assignee", h("select", { "aria-label": _("Colleague") }, h("option", { value: "" }, _("Loading…"))));
-  return actionForm({
+  actionForm({
     id: "assign-form",
     title: _("Assign to a colleague"),
     fields: [select],
@@ -795,25 +1049,24 @@ function assignForm() {
       return post("/assign", { assignee_id: Number(select.value) });
     },
     done: _("The appeal has been assigned."),
-    ontoggle: async (details) => {
-      if (!details.open || select.options.length > 1) return;
-      try {
-        staff = staff || (await api(base() + "/appeals/staff"));
-        const kept = typed.get("assignee") || "";
-        select.replaceChildren(
-          h("option", { value: "", selected: !kept }, _("Choose a colleague")),
-          ...staff.map((person) => h("option", { value: String(person.id), selected: String(person.id) === kept }, person.id === me.id ? format(_("{name} (me)"), { name: person.name }) : person.name)),
-        );
-      } catch (failure) {
-        notice(failure.message, "error");
-      }
-    },
   });
+  (async () => {
+    try {
+      staff = staff || (await api(base() + "/appeals/staff"));
+      const chosen = typed.get("assignee") || "";
+      select.replaceChildren(
+        h("option", { value: "", selected: !chosen }, _("Choose a colleague")),
+        ...staff.map((person) => h("option", { value: String(person.id), selected: String(person.id) === chosen }, person.id === me.id ? format(_("{name} (me)"), { name: person.name }) : person.name)),
+      );
+    } catch (failure) {
+      notice(failure.message, "error");
+    }
+  })();
 }
 
-function noteForm() {
-  const text = field("note", h("textarea", { rows: "3", "aria-label": _("Internal note") }));
-  return actionForm({
+function openNote() {
+  const text = field("note", h("textarea", { rows: "4", "aria-label": _("Internal note") }));
+  actionForm({
     id: "note-form",
     title: _("Internal note"),
     hint: _("Only staff see notes; the resident does not."),
@@ -822,11 +1075,12 @@ function noteForm() {
     run: () => post("/comments", { text: text.value }),
     done: _("Note added."),
   });
+  text.focus();
 }
 
-function requestInfoForm() {
-  const text = field("question", h("textarea", { rows: "3", "aria-label": _("Question to the resident") }));
-  return actionForm({
+function openRequestInfo() {
+  const text = field("question", h("textarea", { rows: "4", "aria-label": _("Question to the resident") }));
+  actionForm({
     id: "request-info-form",
     title: _("Ask the resident for more information"),
     hint: _("The question goes to the resident's chat; their reply appears in the comments."),
@@ -835,12 +1089,13 @@ function requestInfoForm() {
     run: () => post("/request-info", { text: text.value }),
     done: _("The question has been sent to the resident."),
   });
+  text.focus();
 }
 
-function extendForm() {
+function openExtend() {
   const days = field("days", h("input", { type: "number", class: "input", min: "1", max: "30", step: "1", inputmode: "numeric" }));
   const reason = field("reason", h("textarea", { rows: "2" }));
-  return actionForm({
+  actionForm({
     id: "extend-form",
     title: _("Extend the deadline"),
     hint: _("Once, by 1 to 30 days; the resident is told the new date and the reason."),
@@ -852,22 +1107,21 @@ function extendForm() {
   });
 }
 
-function redirectForm() {
+function openRedirect() {
   const to = field("redirect", h("input", { type: "text", class: "input", maxlength: "300" }));
-  return actionForm({
+  actionForm({
     id: "redirect-form",
     title: _("Redirect to the competent body"),
     hint: _("Within 7 days of registration; the resident is told where the appeal went."),
     fields: [labelled(_("Competent body"), to)],
     button: _("Redirect"),
-    danger: true,
     ask: () => format(_("Redirect the appeal to “{body}”? The resident will be told, and the appeal leaves your queue."), { body: to.value.trim() }),
     run: () => post("/redirect", { to: to.value }),
     done: _("The appeal has been redirected."),
   });
 }
 
-function noAnswerForm() {
+function openNoAnswer() {
   // Only the head stops correspondence (art. 11 p. 5); the server checks it too.
   const mayStop = myRoles().some((role) => role === "head" || role === "admin");
   const reasons = noAnswerReasons().filter(([key]) => key !== "correspondence_stopped" || mayStop);
@@ -881,13 +1135,12 @@ function noAnswerForm() {
   };
   select.addEventListener("change", describe);
   describe();
-  return actionForm({
+  actionForm({
     id: "no-answer-form",
     title: _("Leave without an answer"),
     hint: _("Only on a ground of 59-FZ art. 11; the resident is told the reason."),
     fields: [labelled(_("Reason"), select), explain],
     button: _("Leave without an answer"),
-    danger: true,
     ask: () => _("Leave the appeal without an answer? The resident will be told the reason; this cannot be undone."),
     run: () => {
       if (!select.value) throw new Error(_("Choose a reason."));
@@ -903,10 +1156,9 @@ function relatedBlock(id, title, items, mergeable) {
   if (!items.length) return null;
   // Merging is for problem reports: this one is folded into the other, which gets one answer.
   const canMerge = mergeable && isOpen() && card.kind === "report";
-  return h(
-    "section",
-    { class: "block", id },
-    h("h2", {}, title),
+  return section(
+    title,
+    { id },
     h(
       "ul",
       { class: "related" },
@@ -937,10 +1189,9 @@ async function merge(other) {
 function commentsBlock() {
   if (!card.comments.length) return null;
   const kinds = { note: _("Internal note"), info_request: _("Question to the resident"), resident_reply: _("Resident's reply") };
-  return h(
-    "section",
-    { class: "block", id: "comments" },
-    h("h2", {}, _("Comments")),
+  return section(
+    _("Comments"),
+    { id: "comments" },
     h(
       "ol",
       { class: "timeline" },
@@ -959,9 +1210,9 @@ function commentsBlock() {
 
 function historyBlock() {
   if (!card.history.length) return null;
-  return h(
-    "section",
-    { class: "block", id: "history" },
+  return section(
+    null,
+    { id: "history" },
     h("details", {}, h("summary", {}, _("History")),
       h(
         "ol",

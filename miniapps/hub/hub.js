@@ -1,34 +1,39 @@
 // The hub: a greeting, the current town (with a switcher) and the town's services.
-import { _, act, api, appUrl, errorView, format, h, haptic, spinner, start, useLocale } from "../shared/glocal.js";
+import { _, act, api, appUrl, errorScreen, errorView, format, h, haptic, prefetch, spinner, start, useLocale } from "../shared/glocal.js";
 
 const root = document.getElementById("app");
 let me = null;
 let choosing = false; // the town list is open instead of the services
 
 async function main() {
-  await start();
-  await load();
+  // The person travels beside Telegram's script and the strings, not after them.
+  const meRequest = prefetch("/me");
+  if (!(await start())) return;
+  await load(meRequest);
 }
 
-async function load() {
+async function load(meRequest = api("/me")) {
   root.replaceChildren(spinner());
   try {
-    me = await api("/me");
+    me = await meRequest;
+    const town = me.current_municipality;
+    // The services (or towns) and the person's own language are fetched together.
+    const listRequest = town && !choosing ? prefetch("/municipalities/" + town.id + "/services") : prefetch("/municipalities");
     await useLocale(me.locale);
-    await render();
+    await render(listRequest);
   } catch (error) {
-    root.replaceChildren(errorView(error, load));
+    root.replaceChildren(errorScreen(error, () => load()));
   }
 }
 
-async function render() {
+async function render(listRequest = null) {
   document.title = _("Services");
   const town = me.current_municipality;
   const content = h("section", { id: "content", "aria-busy": "true" }, spinner());
   root.replaceChildren(greeting(town), content);
   try {
     // Without a town there are no services yet: the person picks one first.
-    content.replaceChildren(...(town && !choosing ? await services(town) : await towns(town)));
+    content.replaceChildren(...(town && !choosing ? await services(town, listRequest) : await towns(town, listRequest)));
   } catch (error) {
     content.replaceChildren(errorView(error, render));
   }
@@ -56,8 +61,8 @@ function toggleChooser() {
   render();
 }
 
-async function services(town) {
-  const list = await api("/municipalities/" + town.id + "/services");
+async function services(town, request) {
+  const list = await (request || api("/municipalities/" + town.id + "/services"));
   if (!list.length) return [h("p", { class: "hint" }, _("No services are available here yet."))];
   return [
     h("h2", {}, _("Services")),
@@ -76,8 +81,8 @@ async function services(town) {
   ];
 }
 
-async function towns(current) {
-  const list = await api("/municipalities");
+async function towns(current, request) {
+  const list = await (request || api("/municipalities"));
   if (!list.length) return [h("p", { class: "hint" }, _("No town is connected yet. Please come back later."))];
   return [
     h("h2", {}, _("Choose your town:")),

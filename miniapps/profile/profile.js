@@ -1,6 +1,7 @@
 // The profile: language, current town, personal-data consent, export and erasure.
 import {
-  _, act, api, appUrl, backButton, confirmDialog, errorView, format, formatDate, h, haptic, mainButton, notice, spinner, start, useLocale,
+  _, act, api, appUrl, backButton, confirmDialog, download, endScreen, errorScreen, format, formatDate, h, haptic, mainButton, markErased,
+  notice, prefetch, section, spinner, start, useLocale,
 } from "../shared/glocal.js";
 
 // Each language is named in itself, so these are never translated.
@@ -15,25 +16,30 @@ let policy = null;
 let towns = [];
 let dropMainButton = null;
 
+let back = null; // the in-page link to the hub outside Telegram (Telegram's button inside)
+
 async function main() {
-  await start();
-  await load();
+  // The person travels beside Telegram's script and the strings, not after them.
+  const meRequest = prefetch("/me");
+  if (!(await start())) return;
+  back = backButton(appUrl("hub/"), _("Services"));
+  await load(meRequest);
 }
 
-async function load() {
+async function load(meRequest) {
   root.replaceChildren(spinner());
   try {
-    await refresh();
+    await refresh(meRequest);
   } catch (error) {
-    root.replaceChildren(errorView(error, load));
+    root.replaceChildren(errorScreen(error, () => load()));
   }
 }
 
 /** Fetch everything the page shows, in the person's language, and draw it. */
-async function refresh() {
-  me = await api("/me");
-  await useLocale(me.locale);
-  [policy, towns] = await Promise.all([api("/privacy"), api("/municipalities")]);
+async function refresh(meRequest = api("/me")) {
+  // The person first (the first call may sign them up), then the rest together.
+  me = await meRequest;
+  [, policy, towns] = await Promise.all([useLocale(me.locale), api("/privacy"), api("/municipalities")]);
   render();
 }
 
@@ -41,8 +47,9 @@ function render() {
   dropMainButton?.();
   dropMainButton = null;
   document.title = _("Profile");
+  if (back) back.lastChild.textContent = _("Services"); // the language may have changed
   root.replaceChildren(
-    ...[backButton(appUrl("hub/"), _("Services")), h("h1", {}, _("Profile"))].filter(Boolean),
+    ...[back, h("h1", {}, _("Profile"))].filter(Boolean),
     languageBlock(),
     townBlock(),
     consentBlock(),
@@ -83,10 +90,9 @@ function consentBlock() {
   const accepted = policy.accepted;
   const text = h("div", { class: "policy", tabindex: "0" }, policy.text);
   const actions = h("div", { class: "actions" });
-  const block = h(
-    "section",
-    { class: "block", id: "consent", "data-accepted": String(accepted) },
-    h("h2", {}, _("Personal data consent")),
+  const block = section(
+    _("Personal data consent"),
+    { id: "consent", "data-accepted": String(accepted) },
     h("p", { class: "status" }, accepted ? _("You have given consent.") : _("You have not given consent yet.")),
     accepted &&
       h("p", { class: "hint" }, format(_("Accepted on {date}, policy version {version}."), { date: formatDate(policy.given_at), version: policy.accepted_version })),
@@ -114,25 +120,13 @@ async function withdraw() {
 }
 
 function dataBlock() {
-  return h(
-    "section",
-    { class: "block", id: "data" },
-    h("h2", {}, _("Your data")),
+  return section(
+    _("Your data"),
+    { id: "data" },
     h("p", { class: "hint" }, _("Everything we store about you.")),
-    h("button", { type: "button", class: "button secondary", onclick: act(download) }, _("Download my data")),
-    h("button", { type: "button", class: "button danger", onclick: act(forget) }, _("Delete my personal data")),
+    h("button", { type: "button", class: "button secondary", onclick: act(() => download("/me/export", "glocal-my-data.json")) }, _("Download my data")),
+    h("button", { type: "button", class: "button secondary danger-text", onclick: act(forget) }, _("Delete my personal data")),
   );
-}
-
-async function download() {
-  // A plain link cannot carry the Authorization header: fetch, then save the blob.
-  const response = await api("/me/export", { raw: true });
-  const disposition = response.headers.get("Content-Disposition") || "";
-  const name = disposition.match(/filename="([^"]+)"/)?.[1] || "glocal-my-data.json";
-  const url = URL.createObjectURL(await response.blob());
-  h("a", { href: url, download: name }).click();
-  // The browser reads the blob after click() returns; free it a while later.
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 async function forget() {
@@ -143,10 +137,10 @@ async function forget() {
   }
   await api("/me", { method: "DELETE" });
   haptic("success");
-  dropMainButton?.();
-  dropMainButton = null;
-  // Any further API call would sign the person up afresh, so the page stops here.
-  root.replaceChildren(h("h1", {}, _("Profile")), h("p", { class: "status", id: "forgotten" }, _("Your personal data has been deleted. Send /start if you want to come back.")));
+  // Any further API call would sign the person up afresh (the hub's /me would), so this launch
+  // ends here: no back button, no main button, only Close.
+  markErased();
+  endScreen({ title: _("Your data has been deleted"), text: _("Your personal data has been deleted. Send /start if you want to come back.") });
 }
 
 main();

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from backend.core.municipalities.models import Municipality
 from backend.core.privacy.models import Consent
 from backend.core.users import service as users
 from backend.core.users.models import Membership, User
+from backend.i18n import catalog_version
 from backend.runtime import Runtime
 from backend.settings import Settings
 from tests.factories import make_town, make_user, seed
@@ -184,9 +186,17 @@ async def test_hub_shows_town_and_services_in_telegram_language_and_theme(open_t
     assert await card.locator(".hint").inner_text() == "Язык, город, согласие, ваши данные"
     assert await card.get_attribute("href") == launch_url(live, "profile/", data)
 
-    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(18, 52, 86)"
+    # Telegram's pattern: the page in secondary_bg_color, cards on it in section_bg_color (this
+    # theme has none, as clients before Bot API 7.0: bg_color stands in).
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(30, 68, 104)"
+    assert await card.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(18, 52, 86)"
     assert await page.evaluate("document.documentElement.style.getPropertyValue('--tg-theme-bg-color')") == "#123456"
     assert await page.evaluate("getComputedStyle(document.body).color") == "rgb(240, 240, 240)"
+    # Its files by content-hashed names, and only the hub's strings, pinned by the page's version.
+    served = [urlsplit(r.url).path for r in tab.requests if r.url.startswith(live.url + "/app/")]
+    assert any(re.fullmatch(r"/app/shared/glocal\.[0-9a-f]{10}\.js", p) for p in served), served
+    catalog = [r for r in tab.requests if "/api/v1/i18n/" in r.url]
+    assert len(catalog) == 1 and parse_qs(urlsplit(catalog[0].url).query) == {"app": ["hub"], "v": [catalog_version()]}
     if SHOTS:
         await page.screenshot(path=str(Path(SHOTS) / "hub.png"))
 
@@ -261,7 +271,9 @@ async def test_bad_launch_data_shows_the_servers_message(open_tab, live, runtime
     await alert.wait_for()
 
     assert await alert.locator("p").inner_text() == message
-    assert await alert.get_by_role("button").count() == 0  # only reopening from the bot helps
+    assert await alert.locator("h1").inner_text() == ("Open the app again" if case == "missing" else "Откройте приложение заново")
+    # Only reopening from the bot helps, and a browser tab has no Close: no buttons at all.
+    assert await alert.get_by_role("button").count() == 0
     me = tab.api_calls("GET", "/me")
     assert len(me) == 1
     response = await me[0].response()
@@ -299,6 +311,8 @@ async def test_profile_language_and_consent(open_tab, live, runtime, settings):
     assert await consent.locator(".status").inner_text() == "You have given consent."
     assert await page.locator("#notice").inner_text() == "Thank you, consent recorded."
     assert await page.get_by_role("button", name="✅ I agree").count() == 0
+    # The notice does not stay: it goes by itself, or at once when tapped.
+    await page.locator("#notice").wait_for(state="hidden", timeout=10_000)
     async with runtime.sessionmaker() as s:
         rows = list(await s.scalars(select(Consent).where(Consent.user_id == person.id)))
     assert [(c.channel, c.locale, c.withdrawn_at) for c in rows] == [("miniapp", "en", None)]
@@ -308,6 +322,8 @@ async def test_profile_language_and_consent(open_tab, live, runtime, settings):
     await page.get_by_role("button", name="Withdraw consent").click()
     await page.locator("#consent[data-accepted=false]").wait_for()
     assert await page.locator("#notice").inner_text() == "Consent withdrawn."
+    await page.locator("#notice").click()
+    assert await page.locator("#notice").is_hidden()
     async with runtime.sessionmaker() as s:
         assert await s.scalar(select(Consent.withdrawn_at).where(Consent.user_id == person.id)) is not None
     assert tab.errors == []
@@ -318,7 +334,8 @@ async def test_profile_export_and_erasure(open_tab, live, runtime, settings):
     person = await _person(runtime, town=town, locale="en")
     tab = await open_tab()
     page = tab.page
-    await page.goto(launch_url(live, "profile/", sign(settings, tg_user(person, "en"))))
+    data = sign(settings, tg_user(person, "en"))
+    await page.goto(launch_url(live, "profile/", data))
     await page.locator("#data").wait_for()
 
     async with page.expect_download() as info:
@@ -342,23 +359,43 @@ async def test_profile_export_and_erasure(open_tab, live, runtime, settings):
 
     page.once("dialog", lambda d: _answer(d, True))
     await page.get_by_role("button", name="Delete my personal data").click()
-    await page.locator("#forgotten").wait_for()
+    end = page.locator("#end")
+    await end.wait_for()
     assert dialogs == [
         "Delete your personal data? Appeals and documents the law requires us to keep will stay, without your name."
     ] * 2
     gone = await _db_user(runtime, person.id)
     assert gone.telegram_id is None and gone.anonymized_at is not None
     assert len(tab.api_calls("DELETE", "/me")) == 1
+    assert await end.locator("h1").inner_text() == "Your data has been deleted"
+    assert await end.locator(".screen-text").inner_text() == "Your personal data has been deleted. Send /start if you want to come back."
+    # No way back into the app from here: no back link, no buttons (a browser tab has no Close).
+    assert await page.locator("a.back").count() == 0 and await page.get_by_role("button").count() == 0
+
+    # Going to the hub in the same launch (what Telegram's back button used to do) shows the
+    # same end, and never calls /me, which would sign the person up afresh.
+    me_before = len(tab.api_calls("GET", "/me"))
+    await page.goto(launch_url(live, "hub/", data))
+    await page.locator("#end").wait_for()
+    assert len(tab.api_calls("GET", "/me")) == me_before
+    async with runtime.sessionmaker() as s:
+        assert await s.scalar(select(User).where(User.telegram_id == person.telegram_id)) is None
     assert tab.errors == []
 
 
 # A stand-in for telegram-web-app.js that records what the page asks of Telegram. Like the
 # real script it is loaded from telegram.org (the route answers it) and reads the hash.
+# `confirm` is how the person answers Telegram's yes/no dialogs.
 TELEGRAM_STUB = """
 (() => {
   const calls = (window.__tg = []);
   const log = (name) => (...args) => { calls.push([name, ...args]); };
   const hash = new URLSearchParams(location.hash.slice(1));
+  const button = (name, slot) => ({
+    setText: log(name + ".setText"), show: log(name + ".show"), hide: log(name + ".hide"),
+    showProgress() {}, hideProgress() {},
+    onClick(fn) { window[slot] = fn; }, offClick: log(name + ".offClick"),
+  });
   window.Telegram = { WebApp: {
     initData: %(init_data)s,
     themeParams: %(theme)s,
@@ -366,55 +403,70 @@ TELEGRAM_STUB = """
     isVersionAtLeast: (v) => parseFloat(hash.get("tgWebAppVersion")) >= parseFloat(v),
     ready: log("ready"),
     expand: log("expand"),
+    close: log("close"),
     onEvent: log("onEvent"),
-    MainButton: {
-      setText: log("MainButton.setText"), show: log("MainButton.show"), hide: log("MainButton.hide"),
-      showProgress() {}, hideProgress() {},
-      onClick(fn) { window.__tgMain = fn; }, offClick: log("MainButton.offClick"),
-    },
+    openLink: log("openLink"),
+    setHeaderColor: log("setHeaderColor"), setBackgroundColor: log("setBackgroundColor"), setBottomBarColor: log("setBottomBarColor"),
+    disableClosingConfirmation: log("disableClosingConfirmation"),
+    downloadFile(params, callback) { calls.push(["downloadFile", params]); callback(true); },
+    MainButton: button("MainButton", "__tgMain"),
+    SecondaryButton: button("SecondaryButton", "__tgSecond"),
     BackButton: { show: log("BackButton.show"), hide: log("BackButton.hide"), onClick(fn) { window.__tgBack = fn; } },
     HapticFeedback: { notificationOccurred: log("haptic"), impactOccurred: log("impact") },
-    showConfirm(message, callback) { calls.push(["showConfirm", message]); callback(false); },
+    showConfirm(message, callback) { calls.push(["showConfirm", message]); callback(%(confirm)s); },
   } };
 })();
 """
+
+
+def telegram_stub(init_data: str, theme: dict[str, str] | None = None, *, confirm: bool = False) -> str:
+    return TELEGRAM_STUB % {"init_data": json.dumps(init_data), "theme": json.dumps(theme or {}), "confirm": json.dumps(confirm)}
+
+
+async def _calls(page: Any) -> list[list[Any]]:
+    return await page.evaluate("window.__tg")
 
 
 async def test_inside_telegram_uses_its_controls(open_tab, live, runtime, settings):
     town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
     person = await _person(runtime, town=town, locale="en")
     data = sign(settings, tg_user(person, "en"))
+    # An older client's dark theme: no secondary or section colour, so the page is derived
+    # darker than bg_color and the sections keep bg_color.
     dark = {"bg_color": "#202020", "text_color": "#ffffff", "button_color": "#8774e1"}
     # Telegram's script may hold launch data the hash no longer has (it keeps it across
     # in-app navigation): the page must prefer the script's.
-    stub = TELEGRAM_STUB % {"init_data": json.dumps(data), "theme": json.dumps(dark)}
-    tab = await open_tab(telegram_js=stub, webview=True)
+    tab = await open_tab(telegram_js=telegram_stub(data, dark), webview=True)
     page = tab.page
 
     await page.goto(launch_url(live, "profile/", None))
     await page.locator("#consent").wait_for()
 
     assert (await tab.api_calls("GET", "/me")[0].all_headers())["authorization"] == f"tma {data}"
-    calls = await page.evaluate("window.__tg")
+    calls = await _calls(page)
     names = [c[0] for c in calls]
     assert {"ready", "expand", "BackButton.show"} <= set(names)
     assert ["onEvent", "themeChanged"] in [c[:2] for c in calls]
     assert ["MainButton.setText", "✅ I agree"] in calls and "MainButton.show" in names
     assert await page.locator("a.back").count() == 0
     assert await page.locator(".main-button").count() == 0
-    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(32, 32, 32)"
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(18, 18, 18)"
+    assert await page.locator("#consent .section").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(32, 32, 32)"
+    # Telegram's header, background and bottom bar take the page's colour, so they join up.
+    for method in ("setHeaderColor", "setBackgroundColor", "setBottomBarColor"):
+        assert [method, "#121212"] in calls
 
     # Telegram's bottom button accepts the policy.
     await page.evaluate("window.__tgMain()")
     await page.locator("#consent[data-accepted=true]").wait_for()
-    assert ["haptic", "success"] in await page.evaluate("window.__tg")
+    assert ["haptic", "success"] in await _calls(page)
     async with runtime.sessionmaker() as s:
         assert await s.scalar(select(Consent.channel).where(Consent.user_id == person.id)) == "miniapp"
 
     # Telegram's own dialog asks before erasure; the stand-in answers "no".
     await page.get_by_role("button", name="Delete my personal data").click()
     await page.get_by_text("Nothing was deleted.").wait_for()
-    assert ["showConfirm", "Delete your personal data? Appeals and documents the law requires us to keep will stay, without your name."] in await page.evaluate("window.__tg")
+    assert ["showConfirm", "Delete your personal data? Appeals and documents the law requires us to keep will stay, without your name."] in await _calls(page)
     assert (await _db_user(runtime, person.id)).telegram_id == person.telegram_id
 
     # Telegram's back button returns to the hub.
@@ -422,4 +474,109 @@ async def test_inside_telegram_uses_its_controls(open_tab, live, runtime, settin
         await page.evaluate("window.__tgBack()")
     await page.locator("#town").wait_for()
     assert page.url.startswith(f"{live.url}/app/hub/")
+    assert tab.errors == []
+
+
+async def test_erasure_in_telegram_ends_with_close_only(open_tab, live, runtime, settings):
+    town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
+    person = await _person(runtime, town=town, locale="ru")
+    data = sign(settings, tg_user(person, "ru"))
+    tab = await open_tab(telegram_js=telegram_stub(data, confirm=True), webview=True)
+    page = tab.page
+    await page.goto(launch_url(live, "profile/", data))
+    await page.locator("#data").wait_for()
+    assert ["BackButton.show"] in await _calls(page)
+
+    await page.get_by_role("button", name="Удалить мои персональные данные").click()
+    end = page.locator("#end")
+    await end.wait_for()
+    assert await end.locator("h1").inner_text() == "Ваши данные удалены"
+    calls = await _calls(page)
+    # Telegram's back and main buttons are gone; the only way on is Close.
+    after = calls[[c[0] for c in calls].index("showConfirm"):]
+    assert [c[0] for c in after if c[0].startswith("BackButton.")][-1] == "BackButton.hide"
+    # ("✅ I agree" was on Telegram's main button: no consent had been given.)
+    assert ["MainButton.setText", "✅ Согласен"] in calls
+    assert [c[0] for c in after if c[0].startswith("MainButton.")][-1] == "MainButton.hide"
+    assert ["disableClosingConfirmation"] in after
+    assert await end.get_by_role("button").all_inner_texts() == ["Закрыть"]
+    await end.get_by_role("button", name="Закрыть").click()
+    assert ["close"] in await _calls(page)
+
+    # Even if Telegram delivered a back press now, nothing leads back into the app.
+    await page.evaluate("window.__tgBack()")
+    assert page.url.startswith(f"{live.url}/app/profile/")
+    assert (await _db_user(runtime, person.id)).anonymized_at is not None
+    assert tab.errors == []
+
+
+async def test_error_screen_has_a_title_and_close_in_telegram(open_tab, live, runtime, settings):
+    town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
+    person = await _person(runtime, town=town)
+    expired = sign(settings, tg_user(person, "en"), auth_date=int(time.time()) - settings.AUTH_MAX_AGE - 60)
+    tab = await open_tab(telegram_js=telegram_stub(expired), webview=True)
+    page = tab.page
+    await page.goto(launch_url(live, "hub/", expired))
+    alert = page.get_by_role("alert")
+    await alert.wait_for()
+
+    assert await alert.locator("h1").inner_text() == "Open the app again"
+    assert await alert.locator("p").inner_text() == "The app's session has expired. Open it again from the bot."
+    # Trying again cannot help an expired launch; closing and reopening can.
+    assert await alert.get_by_role("button").all_inner_texts() == ["Close"]
+    await alert.get_by_role("button", name="Close").click()
+    assert ["close"] in await _calls(page)
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / "error-screen.png"))
+    assert tab.errors == []
+
+
+async def test_download_in_telegram_goes_through_download_file(open_tab, live, runtime, settings):
+    """Telegram's mobile webviews ignore blob links: from Bot API 8.0 the page asks the server
+    for a signed link and hands it to WebApp.downloadFile."""
+    town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
+    person = await _person(runtime, town=town, locale="en")
+    data = sign(settings, tg_user(person, "en"))
+    tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
+    page = tab.page
+    link_calls: list[Any] = []
+
+    # A stand-in for the signed-link route the backend is to add (POST <path>/download-link
+    # answering {url, filename}); when it exists, this route() goes and the real one answers.
+    async def _link(route: Any) -> None:
+        link_calls.append(route.request)
+        await route.fulfill(json={"url": "https://glocal.test/api/v1/dl/signed-token", "filename": "glocal-my-data.json"})
+
+    await page.route(f"{live.url}/api/v1/me/export/download-link", _link)
+    await page.goto(launch_url(live, "profile/", data))
+    await page.locator("#data").wait_for()
+    await page.get_by_role("button", name="Download my data").click()
+    await page.wait_for_function("window.__tg.some((c) => c[0] === 'downloadFile')")
+
+    assert ["downloadFile", {"url": "https://glocal.test/api/v1/dl/signed-token", "file_name": "glocal-my-data.json"}] in await _calls(page)
+    assert len(link_calls) == 1 and link_calls[0].method == "POST"
+    assert (await link_calls[0].all_headers())["authorization"] == f"tma {data}"
+    assert not tab.api_calls("GET", "/me/export")  # no blob was fetched
+    assert tab.errors == []
+
+
+async def test_download_in_telegram_falls_back_while_the_server_has_no_links(open_tab, live, runtime, settings):
+    town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
+    person = await _person(runtime, town=town, locale="en")
+    data = sign(settings, tg_user(person, "en"))
+    tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
+    page = tab.page
+    await page.goto(launch_url(live, "profile/", data))
+    await page.locator("#data").wait_for()
+
+    # The real server answers the link route with "no such route": the blob path still works.
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download my data").click()
+    assert (await info.value).suggested_filename == "glocal-my-data.json"
+    assert (await tab.api_calls("POST", "/me/export/download-link")[0].response()).status in (404, 405)
+    assert not [c for c in await _calls(page) if c[0] == "downloadFile"]
+    # Asked once per page: the second download goes straight to the blob.
+    async with page.expect_download():
+        await page.get_by_role("button", name="Download my data").click()
+    assert len(tab.api_calls("POST", "/me/export/download-link")) == 1
     assert tab.errors == []

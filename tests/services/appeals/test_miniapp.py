@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -37,6 +38,7 @@ from tests.core.hub.test_miniapps_browser import (  # noqa: F401 - fixtures are 
     live,
     open_tab,
     sign,
+    telegram_stub,
     tg_user,
 )
 
@@ -129,6 +131,14 @@ def _queue_requests(tab: Tab, town_id: int) -> list[dict[str, list[str]]]:
     return [parse_qs(urlsplit(r.url).query) for r in tab.requests if r.method == "GET" and urlsplit(r.url).path == path]
 
 
+def _day(at: datetime, town: Any) -> date:
+    return at.astimezone(ZoneInfo(town.timezone)).date()
+
+
+def _today(town: Any) -> date:
+    return _day(utcnow(), town)
+
+
 async def _appeal(runtime: Runtime, appeal_id: int) -> Appeal:
     async with runtime.sessionmaker() as s:
         return await s.get(Appeal, appeal_id)
@@ -155,29 +165,39 @@ async def test_queue_filters_counts_pages_and_export(open_tab, live, runtime, se
     def row(key: str) -> Any:
         return page.locator(f"#list li[data-id='{world[key].id}']")
 
-    assert await row("overdue").locator(".due").get_attribute("class") == "due overdue"
-    assert (await row("overdue").locator(".due").inner_text()).startswith("Overdue since ")
-    assert await row("soon").locator(".due").get_attribute("class") == "due due_soon"
-    assert await row("report").locator(".due").get_attribute("class") == "due ok"
+    # Each row: number, the time left (coloured by the deadline state), the resident's name.
+    assert await row("overdue").locator(".due").get_attribute("class") == "left due overdue"
+    overdue_days = (_today(world["town"]) - _day(world["overdue"].due_at, world["town"])).days
+    assert await row("overdue").locator(".due").inner_text() == f"Overdue by {overdue_days} days"
+    soon_days = (_day(world["soon"].due_at, world["town"]) - _today(world["town"])).days
+    assert await row("soon").locator(".due").get_attribute("class") == "left due due_soon"
+    assert await row("soon").locator(".due").inner_text() == f"{soon_days} days left"
+    assert await row("report").locator(".due").get_attribute("class") == "left due ok"
     assert await page.evaluate(
         "getComputedStyle(document.querySelector('#list li .due.overdue')).color"
     ) != await page.evaluate("getComputedStyle(document.querySelector('#list li .due.ok')).color")
+    assert await row("soon").locator(".who").inner_text() == "Борисов Борис"
+    assert await row("overdue").locator(".who").inner_text() == "Жителева Анна"
+    assert await page.locator(f"#list li[data-id='{world['fillers'][0].id}'] .who").inner_text() == "Anonymous report"
     assert await row("soon").locator(".clip").inner_text() == "📎 1"
     assert await row("soon").locator(".category").inner_text() == "Мусор"
     assert await row("soon").locator(".kind").inner_text() == "Statement"
     assert await row("overdue").locator(".assignee").inner_text() == "Not assigned"
     assert "Контейнерная площадка переполнена" in await row("soon").locator(".excerpt").inner_text()
 
-    # Counts on the chips: every status under the other filters; the three open ones chosen.
-    async def count(status: str) -> str:
-        return await page.locator(f".chip[data-status={status}] .count").inner_text()
+    # On a phone the filters fold into one bar: the list starts high enough to show four rows.
+    assert await page.locator("#filters").count() == 0
+    list_top = await page.locator("#list").evaluate("e => e.getBoundingClientRect().top")
+    assert list_top < 240, list_top
+    visible = await page.locator("#list li").evaluate_all("els => els.filter(e => e.getBoundingClientRect().bottom <= innerHeight).length")
+    assert visible >= 4
 
-    assert [await count(s) for s in ("registered", "in_progress", "info_requested", "no_answer_required", "answered")] == [
-        str(FILLERS + 3), "1", "0", "1", "0"
-    ]
-    assert await page.locator("#overdue .count").inner_text() == "1"
-    pressed = await page.locator(".chip[aria-pressed=true]").evaluate_all("els => els.map(e => e.dataset.status)")
-    assert pressed == ["registered", "in_progress", "info_requested"]
+    # The overdue count is red when something is overdue; counts per status are in the sheet.
+    overdue_chip = page.locator("#overdue")
+    assert await overdue_chip.locator(".count").inner_text() == "1"
+    danger = await overdue_chip.locator(".count").evaluate("e => getComputedStyle(e).color")
+    hint = await page.locator("#summary").evaluate("e => getComputedStyle(e).color")
+    assert danger != hint
     assert await page.locator("#summary").inner_text() == f"Shown 20 of {FILLERS + 4}"
     first = _queue_requests(tab, town_id)[0]
     assert first == {"status": ["registered", "in_progress", "info_requested"], "limit": ["20"]}
@@ -186,9 +206,22 @@ async def test_queue_filters_counts_pages_and_export(open_tab, live, runtime, se
     if SHOTS:
         await page.screenshot(path=str(Path(SHOTS) / "appeals-queue.png"))
 
+    async def count(status: str) -> str:
+        return await page.locator(f"#filters .chip[data-status={status}] .count").inner_text()
+
+    await page.locator("#filters-button").click()
+    await page.locator("#filters").wait_for()
+    assert [await count(s) for s in ("registered", "in_progress", "info_requested", "no_answer_required", "answered")] == [
+        str(FILLERS + 3), "1", "0", "1", "0"
+    ]
+    pressed = await page.locator("#filters .chip[aria-pressed=true]").evaluate_all("els => els.map(e => e.dataset.status)")
+    assert pressed == ["registered", "in_progress", "info_requested"]
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / "appeals-filters.png"))
+
     # CSV of the current filters, fetched with the launch data and saved under the server's name.
     async with page.expect_download() as info:
-        await page.get_by_role("button", name="CSV").click()
+        await page.locator("#filters").get_by_role("button", name="CSV").click()
     download = await info.value
     assert download.suggested_filename.startswith("appeals-") and download.suggested_filename.endswith(".csv")
     exported = Path(await download.path()).read_text(encoding="utf-8-sig")
@@ -197,6 +230,8 @@ async def test_queue_filters_counts_pages_and_export(open_tab, live, runtime, se
     export_call = next(r for r in tab.requests if "/appeals/export" in r.url)
     assert (await export_call.all_headers())["authorization"] == f"tma {data}"
     assert parse_qs(urlsplit(export_call.url).query)["format"] == ["csv"]
+    await page.locator("#filters").get_by_role("button", name="Show appeals").click()
+    await page.locator("#filters").wait_for(state="detached")
 
     # "Load more" asks for the next page by the cursor the first one gave.
     await page.get_by_role("button", name="Load more").click()
@@ -218,13 +253,30 @@ async def test_queue_filters_counts_pages_and_export(open_tab, live, runtime, se
     assert await page.evaluate("window.scrollY") == scrolled
     assert len(await _rows(page)) == FILLERS + 4
 
-    # A category narrows the list; the request says so.
+    # A category narrows the list; the request says so, and the bar counts the filter.
+    await page.locator("#filters-button").click()
     await page.select_option("#filter-category", str(world["trash"].id))
     await _wait_rows(page, 1)
     assert await _rows(page) == [world["soon"].reg_number]
     assert _queue_requests(tab, town_id)[-1]["category_id"] == [str(world["trash"].id)]
-    assert await count("registered") == "1"
+    await page.wait_for_function("document.querySelector('#filters .chip[data-status=registered] .count').textContent === '1'")
+    await page.keyboard.press("Escape")
+    assert await page.locator("#filter-count").inner_text() == "1"
+    # Nothing overdue under this filter: a zero is not painted red.
+    await page.wait_for_function("document.querySelector('#overdue').dataset.count === '0'")
+    assert await overdue_chip.locator(".count").evaluate("e => getComputedStyle(e).color") != danger
+    await page.locator("#filters-button").click()
     await page.select_option("#filter-category", "")
+    await _wait_rows(page, 20)
+    await page.keyboard.press("Escape")
+    assert await page.locator("#filter-count").inner_text() == ""
+
+    # "Mine": the clerk's own appeals (none yet), then everyone's again.
+    await page.locator("#view-mine").click()
+    await page.get_by_text("No appeals match these filters.").wait_for()
+    assert _queue_requests(tab, town_id)[-1]["assignee"] == ["me"]
+    assert await page.locator("#view-mine").get_attribute("aria-pressed") == "true"
+    await page.locator("#view-mine").click()
     await _wait_rows(page, 20)
 
     # The search box, debounced: one request for the whole word.
@@ -237,17 +289,21 @@ async def test_queue_filters_counts_pages_and_export(open_tab, live, runtime, se
     await page.locator("#q").fill("")
     await _wait_rows(page, 20)
 
-    # Only the closed-without-answer status: its deadline no longer runs (grey).
+    # Only the closed-without-answer status: its deadline no longer runs (grey), the row says
+    # how it ended instead.
+    await page.locator("#filters-button").click()
     for status in ("registered", "in_progress", "info_requested", "no_answer_required"):
-        await page.locator(f".chip[data-status={status}]").click()
+        await page.locator(f"#filters .chip[data-status={status}]").click()
     await _wait_rows(page, 1)
     assert await _rows(page) == [world["unanswerable"].reg_number]
-    assert await row("unanswerable").locator(".due").get_attribute("class") == "due none"
+    assert await row("unanswerable").locator(".due").get_attribute("class") == "left due none"
+    assert await row("unanswerable").locator(".due").inner_text() == "Left without an answer"
     assert _queue_requests(tab, town_id)[-1]["status"] == ["no_answer_required"]
 
     # The overdue toggle, with the open statuses back.
     for status in ("registered", "in_progress", "info_requested", "no_answer_required"):
-        await page.locator(f".chip[data-status={status}]").click()
+        await page.locator(f"#filters .chip[data-status={status}]").click()
+    await page.keyboard.press("Escape")
     await page.locator("#overdue").click()
     await _wait_rows(page, 1)
     assert await _rows(page) == [world["overdue"].reg_number]
@@ -265,9 +321,6 @@ async def test_card_take_answer_and_extend(open_tab, live, runtime, settings):
     tab, data = await _open_queue(open_tab, live, settings, world)
     page = tab.page
 
-    # A filter the card must not lose.
-    await page.select_option("#filter-category", str(world["trash"].id))
-    await _wait_rows(page, 1)
     await page.locator(f"#list li[data-id='{soon.id}'] a").click()
     await page.locator("#reg").wait_for()
     assert await page.locator("#queue").is_hidden()
@@ -295,47 +348,86 @@ async def test_card_take_answer_and_extend(open_tab, live, runtime, settings):
         await page.screenshot(path=str(Path(SHOTS) / "appeals-card.png"))
         await page.screenshot(path=str(Path(SHOTS) / "appeals-card-full.png"), full_page=True)
 
+    # The header keeps one fact per line: deadline with the time left, assignee, source.
+    assert (await page.locator("#due").inner_text()).startswith("Due ")
+    assert await page.locator("#left").inner_text() == await page.locator(f"#list li[data-id='{soon.id}'] .due").inner_text()
+    assert await page.locator("#assignee").inner_text() == "Not assigned"
+    assert await page.locator("#source").inner_text() == "Telegram bot"
+    # The actions are buttons: tiles for the common ones, the rest in a sheet behind "More".
+    assert await page.locator("#actions-bar .quick-action").all_inner_texts() == ["✍️\nAnswer", "👤\nAssign", "📝\nNote", "⋯\nMore"]
+    assert await page.locator("details.action").count() == 0
+
     # Take it: the card and the database say "in progress", with the clerk as assignee.
     await page.get_by_role("button", name="Take the appeal").click()
     await page.locator("#status[data-status=in_progress]").wait_for()
-    assert await page.locator("#assignee").inner_text() == "Assignee: Иванова Ольга"
+    assert await page.locator("#assignee").inner_text() == "Иванова Ольга"
     assert await page.locator("#notice").inner_text() == "The appeal is yours now."
     taken = await _appeal(runtime, soon.id)
     assert (taken.status, taken.assignee_id) == ("in_progress", world["clerk"].id)
 
     # 40 days is more than the law allows: the server's message, and nothing typed is lost.
-    await page.locator("#extend-form summary").click()
+    await page.locator("#more-actions").click()
+    actions = page.locator("#actions")
+    await actions.wait_for()
+    assert await actions.locator(".action-row").all_inner_texts() == [
+        "❓\nAsk the resident", "⏳\nExtend the deadline", "🚫\nLeave without an answer",
+    ]
+    assert await actions.locator(".action-row.danger").all_inner_texts() == ["🚫\nLeave without an answer"]
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / "appeals-actions.png"))
+    await actions.get_by_role("button", name="Extend the deadline").click()
+    form = page.locator("#extend-form")
+    await form.wait_for()
     await page.locator("#field-days").fill("40")
     await page.locator("#field-reason").fill("Нужна выездная проверка")
-    await page.locator("#extend-form").get_by_role("button", name="Extend").click()
-    error = page.locator("#extend-form .form-error")
+    await form.get_by_role("button", name="Extend").click()
+    error = form.locator(".form-error")
     await error.wait_for()
     assert await error.inner_text() == "An extension can be at most 30 days."
     assert await page.locator("#field-reason").input_value() == "Нужна выездная проверка"
     assert await page.locator("#field-days").input_value() == "40"
     assert (await _appeal(runtime, soon.id)).extended_at is None
+    await form.get_by_role("button", name="Close").click()
+    await form.wait_for(state="detached")
 
-    # The answer starts from the draft; the clerk adds a line and sends it after confirming.
-    dialogs: list[str] = []
-
-    async def _accept(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        await dialog.accept()
-
+    # The answer starts from the server's draft; what the clerk types is kept on the device.
     await page.get_by_role("button", name="Write an answer").click()
     body = page.locator("#field-answer")
     await page.wait_for_function("(number) => document.querySelector('#field-answer').value.includes(number)", arg=soon.reg_number)
     draft = await body.input_value()
     assert "Борисов Борис" in draft
     await body.fill(draft + "\nПлощадку очистят до пятницы.")
+    await page.locator("#draft-state").filter(has_text="Draft saved at").wait_for()
+    key = f"glocal:answer_{town_id}_{soon.id}"
+    assert (await page.evaluate("(key) => JSON.parse(localStorage.getItem(key)).value", key)).endswith("Площадку очистят до пятницы.")
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / "appeals-answer.png"))
+
+    # The launch ends before it is sent (a new launch is a new page): the draft comes back.
+    fresh = sign(settings, tg_user(world["clerk"], "en"))
+    await page.goto("about:blank")
+    await page.goto(launch_url(live, f"appeals/?town={town_id}&appeal={soon.id}", fresh))
+    await page.get_by_role("button", name="Write an answer").click()
+    await page.wait_for_function("document.querySelector('#field-answer') && document.querySelector('#field-answer').value.endsWith('Площадку очистят до пятницы.')")
+    assert (await page.locator("#draft-state").inner_text()).startswith("Your unsent draft of ")
+
+    dialogs: list[str] = []
+
+    async def _accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
     page.once("dialog", lambda d: _accept(d))
-    await page.get_by_role("button", name="Send answer").click()
+    await page.locator("#answer-form").get_by_role("button", name="Send answer").click()
     number = page.locator("#documents .doc-number")
     await number.wait_for()
     assert (await number.inner_text()).startswith("Outgoing No. ИСХ-")
     assert dialogs == ["Send the answer? It will be registered as an outgoing document and sent to the resident; it cannot be taken back."]
+    assert await page.locator("#answer-form").count() == 0
     assert await page.locator("#status").get_attribute("data-status") == "answered"
     assert await page.get_by_role("button", name="Download PDF").count() == 1
+    # Sent: the draft is gone from the device.
+    assert await page.evaluate("(key) => localStorage.getItem(key)", key) is None
     if SHOTS:
         await page.locator("#documents").scroll_into_view_if_needed()
         await page.screenshot(path=str(Path(SHOTS) / "appeals-answered.png"))
@@ -348,42 +440,65 @@ async def test_card_take_answer_and_extend(open_tab, live, runtime, settings):
     answer_call = tab.api_calls("POST", f"/municipalities/{town_id}/appeals/{soon.id}/answer")
     assert len(answer_call) == 1 and answer_call[0].post_data_json["body"].endswith("Площадку очистят до пятницы.")
 
-    # Back: the same filtered queue, its row now "answered".
+    # Back: the queue (built now: the card was opened by its own link), its row "answered".
     await page.locator("#card .back").click()
     await page.locator("#queue").wait_for()
-    assert await page.locator("#filter-category").input_value() == str(world["trash"].id)
-    assert await page.locator(f"#list li[data-id='{soon.id}']").get_attribute("data-status") == "answered"
+    await page.wait_for_function("document.querySelectorAll('#list li').length > 0")
     assert "appeal" not in parse_qs(urlsplit(page.url).query)
     assert tab.errors == []
 
 
-# Telegram's script as a stand-in that records calls (like the one in test_miniapps_browser,
-# plus what this page uses: openLink, BackButton.offClick and showConfirm's answer).
-TELEGRAM_STUB = """
-(() => {
-  const calls = (window.__tg = []);
-  const log = (name) => (...args) => { calls.push([name, ...args]); };
-  const hash = new URLSearchParams(location.hash.slice(1));
-  window.Telegram = { WebApp: {
-    initData: %(init_data)s,
-    themeParams: {},
-    version: hash.get("tgWebAppVersion"),
-    isVersionAtLeast: (v) => parseFloat(hash.get("tgWebAppVersion")) >= parseFloat(v),
-    ready: log("ready"), expand: log("expand"), onEvent: log("onEvent"), openLink: log("openLink"),
-    MainButton: {
-      setText: log("MainButton.setText"), show: log("MainButton.show"), hide: log("MainButton.hide"),
-      showProgress() {}, hideProgress() {},
-      onClick(fn) { window.__tgMain = fn; }, offClick: log("MainButton.offClick"),
-    },
-    BackButton: {
-      show: log("BackButton.show"), hide: log("BackButton.hide"),
-      onClick(fn) { window.__tgBack = fn; }, offClick(fn) { if (window.__tgBack === fn) window.__tgBack = null; },
-    },
-    HapticFeedback: { notificationOccurred: log("haptic"), impactOccurred: log("impact") },
-    showConfirm(message, callback) { calls.push(["showConfirm", message]); callback(false); },
-  } };
-})();
-"""
+async def test_back_keeps_the_filtered_queue(open_tab, live, runtime, settings):
+    world = await _seed(runtime, settings)
+    soon = world["soon"]
+    tab, _data = await _open_queue(open_tab, live, settings, world)
+    page = tab.page
+    await page.locator("#filters-button").click()
+    await page.select_option("#filter-category", str(world["trash"].id))
+    await _wait_rows(page, 1)
+    await page.keyboard.press("Escape")
+    await page.locator(f"#list li[data-id='{soon.id}'] a").click()
+    await page.locator("#reg").wait_for()
+    await page.get_by_role("button", name="Take the appeal").click()
+    await page.locator("#status[data-status=in_progress]").wait_for()
+
+    await page.locator("#card .back").click()
+    await page.locator("#queue").wait_for()
+    assert await page.locator("#filter-count").inner_text() == "1"
+    assert await _rows(page) == [soon.reg_number]
+    assert await page.locator(f"#list li[data-id='{soon.id}'] .assignee").inner_text() == "Иванова Ольга"
+    await page.locator("#filters-button").click()
+    assert await page.locator("#filter-category").input_value() == str(world["trash"].id)
+    assert tab.errors == []
+
+
+async def test_dark_theme_puts_sections_on_the_secondary_colour(open_tab, live, runtime, settings):
+    """Telegram's dark theme: cards in section_bg_color on a page of secondary_bg_color, so
+    they stand out instead of looking like holes."""
+    world = await _seed(runtime, settings)
+    dark = {
+        "bg_color": "#212121", "secondary_bg_color": "#0f0f0f", "section_bg_color": "#1c1c1d", "text_color": "#ffffff",
+        "hint_color": "#aaaaaa", "link_color": "#8774e1", "button_color": "#8774e1", "button_text_color": "#ffffff",
+        "destructive_text_color": "#ff595a",
+    }
+    data = sign(settings, tg_user(world["clerk"], "ru"))
+    tab = await open_tab()
+    page = tab.page
+    await page.goto(launch_url(live, "appeals/", data, dark))
+    await page.wait_for_function("document.querySelectorAll('#list li').length > 0")
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(15, 15, 15)"
+    assert await page.locator("#list .appeal").first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(28, 28, 29)"
+    assert await page.locator("#overdue .count").evaluate("e => getComputedStyle(e).color") == "rgb(255, 89, 90)"
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / "appeals-queue-dark.png"))
+    await page.locator(f"#list li[data-id='{world['soon'].id}'] a").click()
+    await page.locator("#reg").wait_for()
+    assert await page.locator("#handling .section").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(28, 28, 29)"
+    assert await page.locator("#more-actions").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(28, 28, 29)"
+    if SHOTS:
+        await page.wait_for_function("(() => { const i = document.querySelector('#files img'); return i && i.complete; })()")
+        await page.screenshot(path=str(Path(SHOTS) / "appeals-card-dark.png"))
+    assert tab.errors == []
 
 
 async def test_reminder_link_opens_the_card_with_telegram_controls(open_tab, live, runtime, settings):
@@ -391,40 +506,63 @@ async def test_reminder_link_opens_the_card_with_telegram_controls(open_tab, liv
     town_id = world["town"].id
     report = world["report"]  # two days old: it can still be redirected
     data = sign(settings, tg_user(world["clerk"], "en"))
-    tab = await open_tab(telegram_js=TELEGRAM_STUB % {"init_data": json.dumps(data)}, webview=True)
+    tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
     page = tab.page
+
+    async def calls() -> list[list[Any]]:
+        return await page.evaluate("window.__tg")
+
+    async def last_text(button: str) -> str:
+        return [c[1] for c in await calls() if c[0] == button + ".setText"][-1]
 
     # What the bot's reminder button opens: the town and the appeal in the query string.
     await page.goto(launch_url(live, f"appeals/?town={town_id}&appeal={report.id}", data))
     await page.locator("#reg").wait_for()
     assert await page.locator("#reg").inner_text() == report.reg_number
-    calls = await page.evaluate("window.__tg")
-    assert ["MainButton.setText", "Take the appeal"] in calls and ["BackButton.show"] in calls
+    # Telegram's two bottom buttons: take it, or hand it on; and its back button.
+    assert await last_text("MainButton") == "Take the appeal" and await last_text("SecondaryButton") == "Assign"
+    assert ["BackButton.show"] in await calls()
     assert await page.locator(".main-button").count() == 0 and await page.locator("#card .back").count() == 0
+    # The card was asked for beside the categories, not after them.
+    card_path = f"/municipalities/{town_id}/appeals/{report.id}"
+    assert len(tab.api_calls("GET", card_path)) == 1
 
     # The map opens in Telegram's browser, not inside the app.
     await page.locator("#map").click()
-    assert ["openLink", (await page.locator("#map").get_attribute("href"))] in await page.evaluate("window.__tg")
+    assert ["openLink", (await page.locator("#map").get_attribute("href"))] in await calls()
     assert page.url.startswith(f"{live.url}/app/appeals/")
 
-    # Telegram's bottom button takes the appeal, then offers to write the answer.
+    # Telegram's bottom button takes the appeal, then offers the answer. An anonymous report
+    # has nobody to ask, so the second button goes.
     await page.evaluate("window.__tgMain()")
     await page.locator("#status[data-status=in_progress]").wait_for()
-    calls = await page.evaluate("window.__tg")
-    assert ["haptic", "success"] in calls and ["MainButton.setText", "Write an answer"] in calls
+    assert ["haptic", "success"] in await calls()
+    assert await last_text("MainButton") == "Write an answer"
+    assert [c[0] for c in await calls() if c[0].startswith("SecondaryButton.")][-1] == "SecondaryButton.hide"
 
-    # Redirecting asks through Telegram's dialog; the stand-in says no, so nothing happens.
-    await page.locator("#redirect-form summary").click()
+    # Redirecting: a sheet whose action is Telegram's main button; Telegram's dialog asks
+    # first and the stand-in says no, so nothing happens.
+    await page.locator("#more-actions").click()
+    await page.locator("#actions").get_by_role("button", name="Redirect to the competent body").click()
+    await page.locator("#redirect-form").wait_for()
+    assert await last_text("MainButton") == "Redirect"
+    assert await page.locator("#redirect-form .main-button").count() == 0
     await page.locator("#field-redirect").fill("Роспотребнадзор")
-    await page.locator("#redirect-form").get_by_role("button", name="Redirect").click()
+    await page.evaluate("window.__tgMain()")
     await page.wait_for_function("window.__tg.some((c) => c[0] === 'showConfirm')")
     assert [
         "showConfirm", "Redirect the appeal to “Роспотребнадзор”? The resident will be told, and the appeal leaves your queue."
-    ] in await page.evaluate("window.__tg")
+    ] in await calls()
     assert (await _appeal(runtime, report.id)).status == "in_progress"
     assert not tab.api_calls("POST", f"/municipalities/{town_id}/appeals/{report.id}/redirect")
 
-    # Telegram's back button shows the queue (there was none behind the card: it is built now).
+    # Telegram's back button closes the sheet first, and the card's main button comes back.
+    await page.evaluate("window.__tgBack()")
+    await page.locator("#redirect-form").wait_for(state="detached")
+    assert await last_text("MainButton") == "Write an answer"
+    assert await page.locator("#card").is_visible()
+
+    # Then it shows the queue (there was none behind the card: it is built now).
     await page.evaluate("window.__tgBack()")
     await page.wait_for_function("document.querySelectorAll('#list li').length === 20")
     assert await page.locator("#card").is_hidden()
