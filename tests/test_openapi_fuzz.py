@@ -107,7 +107,7 @@ KNOWN_FAILING: dict[str, tuple[set[str], str]] = {
 def _spec() -> dict[str, Any]:
     """The OpenAPI document of the app the server runs (no database is touched)."""
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = Runtime.build(make_settings(f"sqlite+aiosqlite:///{tmp}/spec.db", Path(tmp)))
+        runtime = Runtime.build(make_settings(f"sqlite+aiosqlite:///{tmp}/spec.db", Path(tmp), REDIS_URL=None))
         return create_app(runtime).openapi()
 
 
