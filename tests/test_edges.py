@@ -11,6 +11,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from backend.app import _field_name
 from backend.core.auth import initdata
 from backend.core.files.service import safe_filename
 from backend.core.users.models import Role, User
@@ -139,6 +140,13 @@ async def test_starlette_errors_use_the_error_body(client):
     assert r.status_code == 404 and r.json() == {"error": "not_found", "message": "Not found."}
     r = await client.put("/api/v1/me")
     assert r.status_code == 405 and r.json()["error"] == "method_not_allowed" and "GET" in r.headers["allow"]
+
+
+def test_error_field_names_stay_short_and_encodable():
+    """A field's location can hold a client's own dictionary key: a lone surrogate in it made
+    the 422 itself fail to encode."""
+    assert _field_name(("body", "settings", "a\ud800b")) == "settings.a?b"
+    assert len(_field_name(("query", "x" * 1000))) == 100
 
 
 def test_json_depth_skips_strings_and_stops_past_the_limit():
