@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette_compress import CompressMiddleware
@@ -26,12 +27,21 @@ from backend.core.privacy.api import router as privacy_router
 from backend.core.users.api import router as me_router
 from backend.deps import component_gate
 from backend.errors import DomainError
+from backend.guard import BodyGuard
 from backend.i18n import MINIAPPS_DIR, N_, catalog_json, catalog_version, normalize_locale, translate
+from backend.openapi import errors
 from backend.runtime import Runtime
 from backend.settings import SUPPORTED_LOCALES
 from backend.static import IMMUTABLE, StaticSite
 
 INVALID_FIELDS = N_("Some fields are filled in incorrectly: {fields}.")
+# Starlette's own errors (an unknown path, a wrong method, an unreadable body) in the API's shape.
+HTTP_ERRORS = {
+    400: ("bad_request", N_("The request cannot be read.")),
+    404: ("no_route", N_("Not found.")),  # no such route (a missing object is a domain NotFound: "not_found")
+    405: ("method_not_allowed", N_("This method is not allowed here.")),
+}
+MAX_ERROR_FIELDS = 20
 
 
 class MetricsMiddleware:
@@ -81,11 +91,26 @@ async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "message": message}, status_code=exc.status)
 
 
+def _field_name(loc: tuple[object, ...]) -> str:
+    # A location may hold a client's own dictionary key: keep it short and encodable.
+    name = ".".join(str(p) for p in loc if p != "body")[:100]
+    return name.encode("utf-8", "replace").decode("utf-8")
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     locale = _request_locale(request)
-    fields = [".".join(str(p) for p in e["loc"] if p != "body") for e in exc.errors()]
+    fields = list(dict.fromkeys(_field_name(e["loc"]) for e in exc.errors()))[:MAX_ERROR_FIELDS]
     message = translate(INVALID_FIELDS, locale).format(fields=", ".join(fields))
     return JSONResponse({"error": "invalid", "message": message, "fields": fields}, status_code=422)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code, message = HTTP_ERRORS.get(exc.status_code, ("error", N_("The request cannot be processed.")))
+    return JSONResponse(
+        {"error": code, "message": translate(message, _request_locale(request))},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAPI:
@@ -94,6 +119,7 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.state.runtime = runtime
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
     core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router)
     for router in core:
@@ -112,6 +138,8 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
         for route in router.routes
         if isinstance(route, Route) and not isinstance(route, APIRoute)
     }
+    # The last added runs first: compression, then metrics (which see the guard's refusals too), then the guard.
+    app.add_middleware(BodyGuard, default_locale=runtime.settings.DEFAULT_LOCALE)
     app.add_middleware(MetricsMiddleware, runtime=runtime, plain_paths=plain_paths)
     # Outermost, so every response is compressed once (JSON, CSV, HTML errors); the miniapps'
     # files arrive already compressed and images are left as they are.
@@ -131,7 +159,7 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     async def metrics() -> Response:
         return Response(runtime.metrics.render(), media_type=runtime.metrics.content_type)
 
-    @app.get("/api/v1/i18n/{locale}", tags=["i18n"])
+    @app.get("/api/v1/i18n/{locale}", tags=["i18n"], responses=errors(422))
     async def i18n_catalog(
         locale: str,
         request: Request,

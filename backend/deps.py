@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import service as auth
@@ -18,6 +19,7 @@ from backend.core.users import service as users
 from backend.core.users.models import Role, User
 from backend.db import unit_of_work
 from backend.errors import Forbidden, NotFound, Unauthorized
+from backend.fields import IdPath
 from backend.i18n import N_, normalize_locale, set_locale
 from backend.runtime import Runtime
 from backend.settings import Settings
@@ -47,11 +49,20 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+# Documented in the OpenAPI as a security scheme, so generated clients send the header.
+launch_data = APIKeyHeader(
+    name="Authorization",
+    scheme_name="TelegramLaunchData",
+    description="`tma <initData>`: the Mini App's launch data as Telegram gives it, signed with the bot's token.",
+    auto_error=False,
+)
+
+
 async def get_current_user(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Security(launch_data)] = None,
 ) -> User:
     if not authorization or not authorization.startswith("tma "):
         raise Unauthorized(N_("Open this app from the bot: launch data is missing."))
@@ -59,7 +70,7 @@ async def get_current_user(
         session, init_data=authorization[4:], token=settings.signing_token, max_age=settings.AUTH_MAX_AGE
     )
     # The profile's language, else the Telegram client's (as in the bot), else the browser's.
-    telegram_language = data.user.get("language_code")
+    telegram_language = data.user.language_code
     locale = user.locale or normalize_locale(
         telegram_language or request.headers.get("accept-language"), settings.DEFAULT_LOCALE
     )
@@ -82,7 +93,7 @@ def town_access(*roles: Role) -> Callable[..., Coroutine[Any, Any, TownAccess]]:
     members without one of `roles` (when given) get 403."""
 
     async def dependency(
-        session: SessionDep, user: CurrentUser, municipality_id: Annotated[int, Path()]
+        session: SessionDep, user: CurrentUser, municipality_id: IdPath
     ) -> TownAccess:
         held = await users.require_role(
             session, user_id=user.id, municipality_id=municipality_id, roles=roles or None
@@ -102,7 +113,7 @@ def can(slug: str, action: str) -> Callable[..., Coroutine[Any, Any, TownAccess]
     service's `action` in this town get 403."""
 
     async def dependency(
-        request: Request, session: SessionDep, user: CurrentUser, municipality_id: Annotated[int, Path()]
+        request: Request, session: SessionDep, user: CurrentUser, municipality_id: IdPath
     ) -> TownAccess:
         registry = request.app.state.runtime.registry
         held = await users.require_role(session, user_id=user.id, municipality_id=municipality_id)
@@ -120,7 +131,7 @@ def component_gate(slug: str) -> Callable[..., Coroutine[Any, Any, None]]:
     """A router dependency: every route of the service `slug` under a town answers 404 when
     that town has the service off."""
 
-    async def dependency(request: Request, session: SessionDep, municipality_id: Annotated[int, Path()]) -> None:
+    async def dependency(request: Request, session: SessionDep, municipality_id: IdPath) -> None:
         town = await towns.get(session, municipality_id=municipality_id)
         if not request.app.state.runtime.registry.is_on(slug, town):
             raise NotFound(N_("This service is not available in this town."))

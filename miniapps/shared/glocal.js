@@ -306,7 +306,7 @@ export function prefetch(path) {
 
 /** True when the server answered that no such route exists (an API this build lacks). */
 export function missingRoute(error) {
-  return error instanceof ApiError && (error.status === 404 || error.status === 405) && !error.code;
+  return error instanceof ApiError && ((error.status === 404 && (!error.code || error.code === "no_route")) || error.status === 405);
 }
 
 // -- downloads -------------------------------------------------------------------------

@@ -12,27 +12,47 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from backend.errors import Unauthorized
+from backend.fields import TelegramId, Text
 from backend.i18n import N_
 
 # Clocks of phones and servers drift; launch data a few seconds "from the future" is normal.
 FUTURE_SKEW_SECONDS = 30
+# auth_date is a Unix time in whole seconds; ten digits until the year 2286.
+_AUTH_DATE_RE = re.compile(r"^[0-9]{1,11}$")
+INVALID = N_("The app's launch data is not valid. Open it again from the bot.")
+
+
+class TelegramUser(BaseModel):
+    """The `user` of launch data (Telegram's WebAppUser), within Telegram's own limits: a
+    first and last name of up to 64 characters, a username of up to 32, a positive id."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: TelegramId
+    first_name: Text(64, min_length=1)
+    last_name: Text(64) | None = None
+    username: Text(32) | None = None
+    language_code: Text(35) | None = None
 
 
 @dataclass(frozen=True)
 class InitData:
-    user: dict[str, Any]
+    user: TelegramUser
     auth_date: datetime
     raw: dict[str, str] = field(repr=False)
 
     @property
     def telegram_id(self) -> int:
-        return int(self.user["id"])
+        return self.user.id
 
     @property
     def start_param(self) -> str | None:
@@ -69,20 +89,23 @@ def signature_valid(token: str, init_data: str) -> bool:
 def verify(init_data: str, *, token: str, max_age: int, now: datetime | None = None) -> InitData:
     """Parse launch data after checking its signature and age; Unauthorized otherwise."""
     if not init_data or not signature_valid(token, init_data):
-        raise Unauthorized(N_("The app's launch data is not valid. Open it again from the bot."))
+        raise Unauthorized(INVALID)
     pairs = dict(parse_qsl(init_data, keep_blank_values=True))
+    # A valid signature only proves the bot's token signed it: the shape is checked as strictly
+    # as any other input (a boolean id, a year-10^12 date or a 300-character name are refused).
+    if not _AUTH_DATE_RE.match(pairs.get("auth_date", "")) or "user" not in pairs:
+        raise Unauthorized(INVALID)
     try:
-        auth_date = datetime.fromtimestamp(int(pairs["auth_date"]), UTC)
-        user = json.loads(pairs["user"])
-        int(user["id"])
-    except (KeyError, ValueError, TypeError):
-        raise Unauthorized(N_("The app's launch data is not valid. Open it again from the bot.")) from None
+        user = TelegramUser.model_validate_json(pairs["user"])
+    except ValidationError:
+        raise Unauthorized(INVALID) from None
+    auth_date = datetime.fromtimestamp(int(pairs["auth_date"]), UTC)
     now = now or datetime.now(UTC)
     age = (now - auth_date).total_seconds()
     if age > max_age:
         raise Unauthorized(N_("The app's session has expired. Open it again from the bot."))
     if age < -FUTURE_SKEW_SECONDS:
-        raise Unauthorized(N_("The app's launch data is not valid. Open it again from the bot."))
+        raise Unauthorized(INVALID)
     return InitData(user=user, auth_date=auth_date, raw=pairs)
 
 

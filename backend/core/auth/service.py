@@ -20,8 +20,8 @@ async def authenticate(
     user, _created = await users.upsert_telegram_user(
         session,
         telegram_id=data.telegram_id,
-        first_name=u.get("first_name"),
-        last_name=u.get("last_name"),
-        username=u.get("username"),
+        first_name=u.first_name,
+        last_name=u.last_name,
+        username=u.username,
     )
     return user, data

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from backend.core.components.schemas import ComponentOut
 from backend.deps import MemberDep, RuntimeDep
+from backend.openapi import errors
 from backend.i18n import gettext as _
 
-router = APIRouter(prefix="/api/v1", tags=["hub"])
+router = APIRouter(prefix="/api/v1", tags=["hub"], responses=errors(401, 404, 422))
 
 
 @router.get("/municipalities/{municipality_id}/services", response_model=list[ComponentOut])

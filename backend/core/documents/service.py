@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,14 +21,13 @@ from backend.core.documents.models import (
     RegistrySequence,
 )
 from backend.core.users.models import Role
+from backend.core.documents.renderer import renderer
 from backend.db import utcnow
 from backend.errors import Invalid, NotFound
 from backend.i18n import N_
 
 # Registration journals' prefixes as they appear in the number, e.g. ИСХ-2026-000001.
 JOURNAL_PREFIX = {Direction.OUTGOING: "ИСХ", Direction.INCOMING: "ВХ", Direction.INTERNAL: "ВН"}
-
-_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 async def next_number(session: AsyncSession, *, municipality_id: int, journal: str, year: int) -> int:
@@ -57,31 +54,83 @@ async def next_number(session: AsyncSession, *, municipality_id: int, journal: s
         return value
 
 
-def render_template(source: str, context: dict[str, Any]) -> str:
-    """Render a template in Jinja2's sandbox; a mistake in it is a clear Invalid, not a 500."""
-    try:
-        return _env.from_string(source).render(**context).strip()
-    except jinja2.UndefinedError as exc:
-        raise Invalid(N_("The template uses an unknown field: {error}"), error=str(exc)) from None
-    except jinja2.TemplateError as exc:
-        raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
-
+# --- templates ---------------------------------------------------------------------------------
+# Compiled and rendered in worker processes with a deadline and a memory limit (renderer.py,
+# sandbox.py): a template can neither reach Python's internals nor freeze the app. The *_async
+# variants do not block the event loop; the plain ones block the caller for at most
+# renderer.TIMEOUT (+ GRACE) seconds.
 
 TEMPLATE_FIELDS = frozenset(
     {"resident_name", "reg_number", "registered_date", "due_date", "today", "clerk", "department", "town", "text", "answer_text"}
 )
+# What a trial render at save time fills the fields with: shaped like the real values.
+SAMPLE_CONTEXT = {
+    "resident_name": "Иванова Анна Сергеевна",
+    "reg_number": "GLZ-2026-000123",
+    "registered_date": "02.03.2026",
+    "due_date": "01.04.2026",
+    "today": "10.03.2026",
+    "clerk": "Петров Иван",
+    "department": "Отдел благоустройства",
+    "town": "Город",
+    "text": "Во дворе дома 5 по улице Мира не вывозят мусор.",
+    "answer_text": "Мусор вывезен 9 марта.",
+}
+MAX_TEMPLATE_CHARS = 100_000
+
+_FAILURES = {
+    "unknown_field": N_("The template uses an unknown field: {error}"),
+    "error": N_("The template has an error: {error}"),
+    "too_long": N_("The template produces a text longer than {limit} characters."),
+    "timeout": N_("The template takes too long to render."),
+    "memory": N_("The template needs too much memory to render."),
+    "crashed": N_("The template could not be rendered."),
+}
 
 
-def check_template(source: str, fields: frozenset[str] = TEMPLATE_FIELDS) -> None:
-    """Refuse a template that does not parse or names a field the context never has."""
-    from jinja2 import meta
+def _request(op: str, source: str, **fields: Any) -> dict[str, Any]:
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise Invalid(N_("The template is longer than {limit} characters."), limit=MAX_TEMPLATE_CHARS)
+    return {"op": op, "source": source, **fields}
 
-    try:
-        unknown = meta.find_undeclared_variables(_env.parse(source)) - fields
-    except jinja2.TemplateSyntaxError as exc:
-        raise Invalid(N_("The template has an error: {error}"), error=str(exc)) from None
-    if unknown:
-        raise Invalid(N_("The template uses an unknown field: {error}"), error=", ".join(sorted(unknown)))
+
+def _result(answer: dict[str, Any]) -> dict[str, Any]:
+    if not answer["ok"]:
+        detail = answer.get("detail", "")
+        raise Invalid(_FAILURES.get(answer["kind"], _FAILURES["crashed"]), error=detail, limit=detail)
+    return answer
+
+
+def _check_request(source: str, fields: frozenset[str], sample: dict[str, Any] | None) -> dict[str, Any]:
+    if sample is None:
+        sample = {f: SAMPLE_CONTEXT.get(f, f) for f in fields}
+    return _request("check", source, fields=sorted(fields), sample=sample)
+
+
+def render_template(source: str, context: dict[str, Any]) -> str:
+    """Render a template in the sandbox; a mistake or an excess in it is a clear Invalid."""
+    return _result(renderer.ask(_request("render", source, context=context)))["text"]
+
+
+async def render_template_async(source: str, context: dict[str, Any]) -> str:
+    """`render_template` without blocking the event loop."""
+    return _result(await renderer.ask_async(_request("render", source, context=context)))["text"]
+
+
+def check_template(
+    source: str, fields: frozenset[str] = TEMPLATE_FIELDS, sample: dict[str, Any] | None = None
+) -> None:
+    """Refuse a template that does not parse, names a field the context never has, or fails
+    a trial render with `sample` (by default SAMPLE_CONTEXT): refused when it is saved, not
+    each time a clerk opens an answer."""
+    _result(renderer.ask(_check_request(source, fields, sample)))
+
+
+async def check_template_async(
+    source: str, fields: frozenset[str] = TEMPLATE_FIELDS, sample: dict[str, Any] | None = None
+) -> None:
+    """`check_template` without blocking the event loop."""
+    _result(await renderer.ask_async(_check_request(source, fields, sample)))
 
 
 async def template_for(session: AsyncSession, *, municipality_id: int, key: str) -> DocumentTemplate | None:
@@ -101,7 +150,7 @@ async def upsert_template(
     session: AsyncSession, *, municipality_id: int | None, key: str, kind: str, title: str, body: str
 ) -> DocumentTemplate:
     """Create or replace a template (checked in the sandbox first)."""
-    check_template(body)
+    await check_template_async(body)
     same_town = (
         DocumentTemplate.municipality_id.is_(None)
         if municipality_id is None

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path
-from fastapi.responses import FileResponse
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
 
 from backend.core.files import service
 from backend.core.components.manifest import Viewer
 from backend.deps import CurrentUser, MemberDep, RuntimeDep, SessionDep, SettingsDep
+from backend.fields import IdPath
+from backend.openapi import errors, file_response
 
-router = APIRouter(prefix="/api/v1", tags=["files"])
+router = APIRouter(prefix="/api/v1", tags=["files"], responses=errors(401, 404, 422))
 
 
-@router.get("/municipalities/{municipality_id}/files/{file_id}")
+@router.get(
+    "/municipalities/{municipality_id}/files/{file_id}",
+    response_class=Response,
+    responses=file_response(*service.ALLOWED, description="The file's bytes, of the type it was stored with"),
+)
 async def get_file(
-    file_id: Annotated[int, Path()], access: MemberDep, user: CurrentUser, session: SessionDep, settings: SettingsDep,
-    runtime: RuntimeDep,
+    file_id: IdPath, access: MemberDep, user: CurrentUser, session: SessionDep, settings: SettingsDep, runtime: RuntimeDep,
 ) -> FileResponse:
     """The file's bytes, inline, with its stored name."""
     viewer = Viewer(user_id=user.id, municipality_id=access.town.id, roles=access.roles)

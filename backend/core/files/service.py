@@ -44,10 +44,20 @@ ALLOWED: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
     "application/msword": (".doc", (b"\xd0\xcf\x11\xe0",)),
 }
 
+# Characters that are never part of a file name as the person meant it: format characters
+# (Unicode category Cf: bidi controls such as U+202E RIGHT-TO-LEFT OVERRIDE, which makes
+# "photo\u202egpj.exe" look like "photoexe.jpg", zero-width spaces and joiners, BOM), lone
+# surrogates (not encodable, so not storable), unassigned or private-use code points, and the
+# line and paragraph separators U+2028/U+2029.
+_INVISIBLE = frozenset({"Cf", "Cs", "Cn", "Co", "Zl", "Zp"})
+
+
 def safe_filename(name: str, mime: str) -> str:
-    """A name safe to store and to send in Content-Disposition: no paths, no control chars."""
+    """A name safe to store and to send in Content-Disposition: no paths, no control chars,
+    no bidi overrides or other invisible characters."""
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _INVISIBLE)
     name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
-    name = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", "_", name).strip(" .") or "file"
+    name = re.sub(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|]+", "_", name).strip(" .") or "file"
     stem, dot, ext = name.rpartition(".")
     expected = ALLOWED.get(mime, ("", None))[0]
     if not dot or f".{ext.lower()}" != expected:

@@ -7,8 +7,9 @@ from fastapi import APIRouter
 from backend.core.municipalities import service
 from backend.core.municipalities.schemas import TownOut
 from backend.deps import CurrentUser, SessionDep
+from backend.openapi import errors
 
-router = APIRouter(prefix="/api/v1", tags=["municipalities"])
+router = APIRouter(prefix="/api/v1", tags=["municipalities"], responses=errors(401))
 
 
 @router.get("/municipalities", response_model=list[TownOut])

@@ -7,8 +7,9 @@ from fastapi import APIRouter
 from backend.core.privacy import service
 from backend.core.privacy.schemas import PolicyOut
 from backend.deps import CurrentUser, SessionDep
+from backend.openapi import errors
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=errors(401))
 
 
 async def _policy(session, user) -> PolicyOut:  # noqa: ANN001

@@ -14,9 +14,10 @@ from backend.core.users import service
 from backend.core.users.models import User
 from backend.core.users.schemas import ConsentOut, MembershipOut, MeOut, MeUpdate
 from backend.deps import CurrentUser, RuntimeDep, SessionDep
+from backend.openapi import errors
 from backend.i18n import get_locale, set_locale
 
-router = APIRouter(prefix="/api/v1", tags=["me"])
+router = APIRouter(prefix="/api/v1", tags=["me"], responses=errors(401))
 
 
 async def _me(session: AsyncSession, user: User) -> MeOut:
@@ -46,7 +47,7 @@ async def get_me(session: SessionDep, user: CurrentUser) -> MeOut:
     return await _me(session, user)
 
 
-@router.patch("/me", response_model=MeOut)
+@router.patch("/me", response_model=MeOut, responses=errors(404, 422))
 async def update_me(body: MeUpdate, request: Request, session: SessionDep, user: CurrentUser) -> MeOut:
     """Change language or current town."""
     if body.locale is not None:

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from backend.core.municipalities.schemas import TownOut
+from backend.fields import Id
 
 
 class MembershipOut(BaseModel):
@@ -34,4 +35,4 @@ class MeOut(BaseModel):
 
 class MeUpdate(BaseModel):
     locale: Literal["ru", "en"] | None = None
-    municipality_id: int | None = None
+    municipality_id: Id | None = None

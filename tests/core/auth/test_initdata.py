@@ -27,7 +27,7 @@ VECTOR_TIME = datetime.fromtimestamp(1650385342, UTC)
 def test_public_vector_verifies():
     data = initdata.verify(VECTOR, token=TOKEN, max_age=3600, now=VECTOR_TIME + timedelta(seconds=10))
     assert data.telegram_id == 42
-    assert data.user["first_name"] == "Test"
+    assert data.user.first_name == "Test"
     assert data.auth_date == VECTOR_TIME
 
 
@@ -83,6 +83,59 @@ def test_signature_without_user_is_rejected():
     assert initdata.signature_valid(TOKEN, data)
     with pytest.raises(Unauthorized):
         initdata.verify(data, token=TOKEN, max_age=60)
+
+
+def _signed(user: object, **fields: object) -> str:
+    """Launch data with a valid signature whatever its content (what a holder of the token could forge)."""
+    pairs = {"query_id": "x", "auth_date": int(time.time()), **fields}
+    pairs["user"] = user if isinstance(user, str) else json.dumps(user)
+    return initdata.sign(pairs, token=TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("user", "fields"),
+    [
+        pytest.param({"id": True, "first_name": "A"}, {}, id="boolean id signs in as user 1"),
+        pytest.param({"id": 1.0, "first_name": "A"}, {}, id="float id"),
+        pytest.param({"id": "7", "first_name": "A"}, {}, id="string id"),
+        pytest.param({"id": 0, "first_name": "A"}, {}, id="zero id"),
+        pytest.param({"id": -7, "first_name": "A"}, {}, id="negative id"),
+        pytest.param({"id": 2**52, "first_name": "A"}, {}, id="id beyond 52 bits"),
+        pytest.param({"id": 2**64, "first_name": "A"}, {}, id="id beyond 64 bits"),
+        pytest.param({"first_name": "A"}, {}, id="no id"),
+        pytest.param({"id": 7}, {}, id="no first name"),
+        pytest.param({"id": 7, "first_name": ""}, {}, id="empty first name"),
+        pytest.param({"id": 7, "first_name": "A" * 65}, {}, id="first name over 64"),
+        pytest.param({"id": 7, "first_name": "A", "last_name": "B" * 65}, {}, id="last name over 64"),
+        pytest.param({"id": 7, "first_name": "A", "username": "u" * 33}, {}, id="username over 32"),
+        pytest.param({"id": 7, "first_name": "A\x00"}, {}, id="NUL in the name"),
+        pytest.param({"id": 7, "first_name": "A", "username": "a\x00b"}, {}, id="NUL in the username"),
+        pytest.param('{"id": 7, "first_name": "\\ud800"}', {}, id="lone surrogate"),
+        pytest.param([7], {}, id="user is a list"),
+        pytest.param("[" * 100_000 + "]" * 100_000, {}, id="deeply nested user"),
+        pytest.param("{not json", {}, id="user is not JSON"),
+        pytest.param({"id": 7, "first_name": "A"}, {"auth_date": 10**20}, id="auth_date 10^20"),
+        pytest.param({"id": 7, "first_name": "A"}, {"auth_date": -(10**20)}, id="auth_date -10^20"),
+        pytest.param({"id": 7, "first_name": "A"}, {"auth_date": "1_700_000_000"}, id="auth_date with underscores"),
+        pytest.param({"id": 7, "first_name": "A"}, {"auth_date": " 1700000000"}, id="auth_date with a space"),
+        pytest.param({"id": 7, "first_name": "A"}, {"auth_date": "1.7e9"}, id="auth_date as a float"),
+    ],
+)
+def test_signed_but_malformed_launch_data_is_refused(user: object, fields: dict):
+    """A valid signature is not enough: the fields must look like Telegram's, or it is a clear 401."""
+    signed = _signed(user, **fields)
+    assert initdata.signature_valid(TOKEN, signed)
+    with pytest.raises(Unauthorized) as refused:
+        initdata.verify(signed, token=TOKEN, max_age=10**12)
+    assert refused.value.message == "The app's launch data is not valid. Open it again from the bot."
+
+
+def test_telegram_limits_are_accepted():
+    """The longest names Telegram allows, a 52-bit id and extra fields still sign in."""
+    user = {"id": 2**52 - 1, "first_name": "Я" * 64, "last_name": "Ж" * 64, "username": "u" * 32,
+            "language_code": "en", "is_premium": True, "allows_write_to_pm": True, "photo_url": "https://t.me/i/u.jpg"}
+    data = initdata.verify(_signed(user), token=TOKEN, max_age=60)
+    assert (data.telegram_id, data.user.first_name, data.user.username, data.user.language_code) == (2**52 - 1, "Я" * 64, "u" * 32, "en")
 
 
 @pytest.mark.parametrize("seed", range(20))

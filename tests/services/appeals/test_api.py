@@ -19,7 +19,7 @@ from backend.core.users.models import Role
 from backend.services.appeals import jobs as appeal_jobs
 from backend.services.appeals import queries
 from backend.services.appeals import service as appeals
-from backend.services.appeals.models import Appeal, AppealReminder
+from backend.services.appeals.models import Appeal, AppealCategory, AppealReminder
 from backend.services.appeals.rules import Kind
 from bot.services.appeals.callbacks import AppealRateCB
 from tests.services.appeals.factories import appeals_settings, make_appeal, make_category, make_resident, make_world
@@ -403,7 +403,14 @@ async def test_category_answer_template_is_sandboxed_and_used(client, runtime):
     r = await client.put(url, json={"body": "Ответ {{ reg_number }}"}, headers=tma(runtime, a["clerk"]))
     assert r.status_code == 403
     r = await client.put(url, json={"body": "{{ ''.__class__.__mro__ }}"}, headers=tma(runtime, head))
-    assert r.status_code == 200  # parses; the sandbox refuses it at render time
+    assert r.status_code == 422 and r.json()["message"].startswith("В шаблоне ошибка:")  # the trial render refuses it
+    r = await client.put(url, json={"body": "{{ 7 ** 6000000 }}"}, headers=tma(runtime, head))
+    assert r.status_code == 422 and r.json()["message"].startswith("В шаблоне ошибка:")
+
+    async def saved_before_checks(s):  # a template stored before trial renders existed
+        (await s.get(AppealCategory, a["category"].id)).answer_template = "{{ ''.__class__.__mro__ }}"
+
+    await seed(runtime, saved_before_checks)
     draft = await client.get(f"{_base(world, 'a')}/appeals/{a['appeal'].id}/answer-draft", headers=tma(runtime, a["clerk"]))
     assert draft.status_code == 422 and draft.json()["message"].startswith("В шаблоне ошибка:")
     r = await client.put(url, json={"body": "Ответ {{ secret_key }}"}, headers=tma(runtime, head))
