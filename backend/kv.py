@@ -1,5 +1,5 @@
-"""Small shared-state primitives: deduplication, rate windows, values with a TTL and
-per-conversation ordered queues.
+"""Small shared-state primitives: claims (a scheduled job's slot), rate windows (throttling)
+and values with a TTL (the cache of people).
 
 Two engines behind one interface: in-process (single process, the embedded default) and
 Redis (several replicas). Nothing here is home-made distribution: with Redis every key is
@@ -8,7 +8,6 @@ a Redis key with a TTL, so replicas agree and nothing outlives its purpose.
 
 from __future__ import annotations
 
-import heapq
 import time
 import uuid
 from typing import Protocol
@@ -32,14 +31,6 @@ class KV(Protocol):
     async def put(self, key: str, value: str, ttl: int) -> None:
         """Store `value` under `key` for `ttl` seconds."""
 
-    async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
-        """Add `value` to the sorted queue and try to claim the queue, in one step; True when
-        this caller now holds the queue and must drain it with `take`."""
-
-    async def take(self, queue: str) -> str | None:
-        """The holder's next value, lowest score first; when the queue is empty the claim is
-        released in the same step (so a value offered meanwhile finds the queue free)."""
-
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
@@ -51,7 +42,6 @@ class MemoryKV:
     def __init__(self) -> None:
         self._expiry: dict[str, float] = {}
         self._counts: dict[str, tuple[float, int]] = {}
-        self._queues: dict[str, list[tuple[int, str]]] = {}
         self._values: dict[str, tuple[float, str]] = {}
         self._ops = 0
 
@@ -101,18 +91,6 @@ class MemoryKV:
         return count
 
 
-    async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
-        heapq.heappush(self._queues.setdefault(queue, []), (score, value))
-        return await self.claim(f"{queue}:holder", claim_ttl)
-
-    async def take(self, queue: str) -> str | None:
-        items = self._queues.get(queue)
-        if items:
-            return heapq.heappop(items)[1]
-        self._queues.pop(queue, None)
-        await self.release(f"{queue}:holder")
-        return None
-
     async def ping(self) -> bool:
         return True
 
@@ -121,7 +99,7 @@ class MemoryKV:
 
 
 class RedisKV:
-    """Redis engine: SET NX EX for claims, INCR+EXPIRE for windows, Lua for the ordered queues."""
+    """Redis engine: SET NX EX for claims, INCR+EXPIRE for windows, SET EX for values."""
 
     def __init__(self, redis: Redis, prefix: str = "glocal:") -> None:
         self.redis = redis
@@ -147,28 +125,6 @@ class RedisKV:
             count, _ = await pipe.execute()
         return int(count)
 
-
-    # Lua keeps each step atomic and one round trip: KEYS[1] the queue, KEYS[2] its holder.
-    _OFFER = """
-        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-        redis.call('EXPIRE', KEYS[1], ARGV[3])
-        if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then return 1 end
-        return 0
-    """
-    _TAKE = """
-        local popped = redis.call('ZPOPMIN', KEYS[1])
-        if popped[1] then return popped[1] end
-        redis.call('DEL', KEYS[2])
-        return false
-    """
-
-    async def offer(self, queue: str, score: int, value: str, *, ttl: int, claim_ttl: int) -> bool:
-        q = self.prefix + queue
-        return bool(await self.redis.eval(self._OFFER, 2, q, q + ":holder", score, value, ttl, claim_ttl))
-
-    async def take(self, queue: str) -> str | None:
-        q = self.prefix + queue
-        return await self.redis.eval(self._TAKE, 2, q, q + ":holder")
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

@@ -33,6 +33,14 @@ class Metrics:
             "glocal_http_request_seconds", "HTTP request latency", ["method", "route"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        self.queued = Counter(
+            "glocal_updates_queued_total", "Updates that waited behind their chat's (another replica held it)",
+            registry=self.registry,
+        )
+        self.replies = Counter(
+            "glocal_reply_batches_total", "Reply batches not sent at the first try: retry, or uncertain (a sender "
+            "died with a call in flight, so it may be repeated)", ["outcome"], registry=self.registry,
+        )
         self.job_runs = Counter(
             "glocal_job_runs_total", "Scheduled job runs", ["job", "outcome"], registry=self.registry
         )

@@ -2,18 +2,20 @@
 service's (its manifest names them)."""
 
 from backend.core.audit.models import AuditLog
+from backend.core.dialogs.models import DialogState
 from backend.core.documents.models import Document, DocumentLink, DocumentTemplate, RegistrySequence
 from backend.core.files.models import StoredFile
 from backend.core.municipalities.models import Department, Municipality, Region
 from backend.core.notifications.models import OutboxMessage
 from backend.core.privacy.models import Consent
+from backend.core.transport.models import InboundUpdate, OutboundBatch
 from backend.core.users.models import Membership, User
 from backend.db import Base
 from backend.services import INSTALLED
 
 CORE_MODELS = (
-    AuditLog, Consent, Department, Document, DocumentLink, DocumentTemplate, Membership, Municipality, OutboxMessage,
-    Region, RegistrySequence, StoredFile, User,
+    AuditLog, Consent, Department, DialogState, Document, DocumentLink, DocumentTemplate, InboundUpdate, Membership,
+    Municipality, OutboundBatch, OutboxMessage, Region, RegistrySequence, StoredFile, User,
 )
 SERVICE_MODELS = tuple(model for manifest in INSTALLED for model in manifest.models)
 

@@ -33,6 +33,8 @@ class Runtime:
     pacer: Pacer
     metrics: Metrics = field(default_factory=Metrics)
     channel: Channel = field(default_factory=NullChannel)
+    # Parts that report their own state for /readyz ("ok", "starting", "error: ..."), e.g. the bot.
+    health: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, registry: Registry) -> Runtime:
@@ -66,6 +68,7 @@ class Runtime:
             status["redis" if self.settings.REDIS_URL else "kv"] = "ok"
         except Exception as exc:  # noqa: BLE001
             status["redis"] = f"{type(exc).__name__}: {exc}"
+        status.update(self.health)
         return status
 
     async def close(self) -> None:

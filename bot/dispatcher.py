@@ -9,11 +9,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from redis.asyncio import Redis
 
 from backend.core.municipalities.models import Municipality
 from backend.i18n import gettext as _
@@ -21,30 +18,19 @@ from backend.runtime import Runtime
 from backend.settings import Settings
 from bot import errors
 from bot.component import BotComponent
-from bot.middlewares import DbSessionMiddleware, Handler, ObservabilityMiddleware, ThrottlingMiddleware, UserMiddleware
+from bot.middlewares import Handler, ObservabilityMiddleware, ThrottlingMiddleware, UpdateTransaction, UserMiddleware
+from bot.replies import CapturingSession, Replies
 from bot.routers import fallback, profile, start
 from bot.services import INSTALLED
+from bot.storage import DatabaseStorage
 
 
 def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
-    """A Bot talking to TELEGRAM_API_URL (Telegram's, or a self-hosted Bot API server)."""
+    """A Bot talking to TELEGRAM_API_URL (Telegram's, or a self-hosted Bot API server), whose
+    replies during an update wait for its commit (bot/replies.py)."""
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL))
-    return Bot(settings.signing_token, session=session, default=DefaultBotProperties(parse_mode=None))
-
-
-def make_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
-    """FSM storage and per-chat event isolation: Redis when configured, in-process otherwise."""
-    if settings.REDIS_URL:
-        redis = Redis.from_url(settings.REDIS_URL)
-        storage = RedisStorage(
-            redis,
-            key_builder=DefaultKeyBuilder(with_bot_id=True, prefix="glocal:fsm"),
-            state_ttl=settings.FSM_TTL,
-            data_ttl=settings.FSM_TTL,
-        )
-        return storage, RedisEventIsolation(redis, key_builder=DefaultKeyBuilder(with_bot_id=True, prefix="glocal:fsm"))
-    return MemoryStorage(), SimpleEventIsolation()
+    return Bot(settings.signing_token, session=CapturingSession(session), default=DefaultBotProperties(parse_mode=None))
 
 
 class ServiceGate(BaseMiddleware):
@@ -70,19 +56,22 @@ class ServiceGate(BaseMiddleware):
         return None
 
 
-def create_dispatcher(
-    runtime: Runtime,
-    *,
-    storage: BaseStorage | None = None,
-    isolation: BaseEventIsolation | None = None,
-    components: tuple[BotComponent, ...] = INSTALLED,
-) -> Dispatcher:
-    """The Dispatcher with the whole middleware stack, the core routers and every service's."""
-    if storage is None or isolation is None:
-        storage, isolation = make_storage(runtime.settings)
-    dp = Dispatcher(storage=storage, events_isolation=isolation, runtime=runtime, settings=runtime.settings, components=components)
-    for mw in (ObservabilityMiddleware, ThrottlingMiddleware, DbSessionMiddleware, UserMiddleware):
-        dp.update.outer_middleware(mw(runtime))
+def create_dispatcher(runtime: Runtime, replies: Replies, *, components: tuple[BotComponent, ...] = INSTALLED) -> Dispatcher:
+    """The Dispatcher with the whole middleware stack, the core routers and every service's.
+
+    Dialog state is in the database (bot/storage.py), read and written in the update's
+    transaction; so aiogram's FSM middleware comes after the transaction's, and needs no event
+    isolation of its own: the inbox hands a chat's updates over one at a time.
+    """
+    dp = Dispatcher(
+        storage=DatabaseStorage(runtime.sessionmaker), events_isolation=DisabledEventIsolation(), disable_fsm=True,
+        runtime=runtime, settings=runtime.settings, components=components,
+    )
+    dp.update.outer_middleware(ObservabilityMiddleware(runtime))
+    dp.update.outer_middleware(UpdateTransaction(runtime, replies))
+    dp.update.outer_middleware(ThrottlingMiddleware(runtime))
+    dp.update.outer_middleware(UserMiddleware(runtime))
+    dp.update.outer_middleware(dp.fsm)
     # Services sit before profile: inside their dialogs they take the contact and the consent
     # button first (through bot/steps.py) and go on with the dialog.
     dp.include_routers(errors.create_router(), start.create_router())

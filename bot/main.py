@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -27,29 +28,53 @@ from backend.jobs import all_jobs
 from backend.logs import setup_logging
 from backend.migrate import upgrade
 from backend.runtime import Runtime
-from backend.scheduler import make_scheduler
+from backend.scheduler import Job, make_scheduler
 from backend.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("glocal")
 
 
 def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN001, ANN201
-    """The whole app for a runtime: (fastapi_app, bot or None, dispatcher or None)."""
+    """The whole app for a runtime: (fastapi_app, bot or None, dispatcher or None). The
+    dispatcher's workflow data holds the bot's inbox and replies (dp["inbox"], dp["replies"])."""
     settings = runtime.settings
     routers = []
     bot = dp = None
     if settings.bot_enabled:
         from bot.channel import TelegramChannel
         from bot.dispatcher import create_bot, create_dispatcher
+        from bot.inbox import Inbox
+        from bot.replies import Replies
         from bot.services import INSTALLED
         from bot.webhook import webhook_router
 
         components = INSTALLED if components is None else components
         bot = create_bot(settings, session=bot_session)
-        dp = create_dispatcher(runtime, components=components)
+        replies = Replies(runtime.sessionmaker, runtime.metrics)
+        replies.add_bot(bot)
+        dp = create_dispatcher(runtime, replies, components=components)
+        inbox = Inbox(runtime, dp, bot)
+        dp["inbox"], dp["replies"] = inbox, replies
         runtime.channel = TelegramChannel(bot, settings, components)
-        routers.append(webhook_router(runtime, dp, bot))
+        routers.append(webhook_router(runtime, dp, bot, inbox))
     return create_app(runtime, routers=routers), bot, dp
+
+
+def bot_jobs(dp) -> list[Job]:  # noqa: ANN001
+    """The bot's own scheduled work: replies whose sender died, and (at scale) chat queues
+    whose requests are gone."""
+    inbox, replies = dp["inbox"], dp["replies"]
+
+    async def resend(_runtime: Runtime) -> None:
+        await replies.resend_due()
+
+    async def sweep(_runtime: Runtime) -> None:
+        await inbox.sweep()
+
+    jobs = [Job(id="bot.replies.resend", func=resend, every_seconds=5)]
+    if inbox.shared:
+        jobs.append(Job(id="bot.inbox.sweep", func=sweep, every_seconds=2))
+    return jobs
 
 
 def make_runtime(settings: Settings) -> Runtime:
@@ -64,40 +89,6 @@ async def _print_links(runtime: Runtime) -> None:
         print(f"  {who:<10} {url}", flush=True)
 
 
-async def start_bot(runtime: Runtime, bot, dp) -> asyncio.Task | None:  # noqa: ANN001
-    """Register commands and the menu button, then the webhook (PUBLIC_URL) or long polling;
-    returns the polling task, if any."""
-    from bot import commands
-
-    settings = runtime.settings
-    await commands.register(bot, settings, dp["components"])
-    if settings.PUBLIC_URL:
-        await bot.set_webhook(
-            f"{settings.PUBLIC_URL}/telegram/webhook",
-            secret_token=settings.webhook_secret,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
-        log.info("bot: webhook set to %s/telegram/webhook", settings.PUBLIC_URL)
-        return None
-    await bot.delete_webhook()
-    log.info("bot: long polling (no PUBLIC_URL)")
-    if not settings.miniapp_base:
-        log.warning("bot: Mini App buttons are hidden until MINIAPP_URL or PUBLIC_URL gives an https:// address")
-    return asyncio.create_task(
-        dp.start_polling(bot, handle_signals=False, close_bot_session=False, allowed_updates=dp.resolve_used_update_types())
-    )
-
-
-async def stop_bot(bot, dp, polling: asyncio.Task | None) -> None:  # noqa: ANN001
-    if polling is not None:
-        with contextlib.suppress(RuntimeError):
-            await dp.stop_polling()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polling
-    await bot.session.close()
-    await dp.storage.close()
-
-
 async def seed_first_run(runtime: Runtime) -> bool:
     """With DEMO on and no town yet (a first run), seed the demo town."""
     async with unit_of_work(runtime.sessionmaker) as session:
@@ -108,29 +99,61 @@ async def seed_first_run(runtime: Runtime) -> bool:
     return True
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `serve` catches SIGTERM and SIGINT itself and
+    shuts everything down in order (uvicorn would re-raise the signal after its own shutdown,
+    killing the process before the scheduler, the bot and the runtime are closed)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # noqa: ANN201
+        yield
+
+
+STOP_GRACE = 25  # seconds in-flight requests get after SIGTERM (docker stop waits 10 by default: raise it to 30)
+
+
 async def serve(settings: Settings) -> None:
     runtime = make_runtime(settings)
     await seed_first_run(runtime)
     app, bot, dp = build(runtime)
-    scheduler = make_scheduler(runtime, all_jobs(runtime.registry)) if settings.SCHEDULER else None
-    polling: asyncio.Task | None = None
+    jobs = all_jobs(runtime.registry) + (bot_jobs(dp) if dp is not None else [])
+    scheduler = make_scheduler(runtime, jobs) if settings.SCHEDULER else None
+    server = _Server(uvicorn.Config(
+        app, host=settings.HOST, port=settings.PORT, log_config=None, proxy_headers=True, timeout_graceful_shutdown=STOP_GRACE,
+    ))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda sig=sig: _stop(server, sig))
+    runner = None
     if scheduler:
         scheduler.start()
     if bot is not None and dp is not None:
-        polling = await start_bot(runtime, bot, dp)
+        from bot.lifecycle import BotRunner
+
+        runner = BotRunner(runtime, bot, dp, dp["inbox"])
+        runner.start()
     else:
         log.info("bot is off: BOT_TOKEN is not set")
         await _print_links(runtime)
     print(f"Glocal is serving on {settings.local_url} (miniapps at {settings.local_url}/app/hub/)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.HOST, port=settings.PORT, log_config=None, proxy_headers=True))
     try:
         await server.serve()
     finally:
+        # In order: no new requests (uvicorn has finished the ones in flight), no new updates
+        # (the batch in hand finishes), no new jobs (the running one finishes), then the pools.
+        if runner is not None:
+            await runner.stop()
         if scheduler:
-            scheduler.shutdown(wait=False)
-        if bot is not None and dp is not None:
-            await stop_bot(bot, dp, polling)
+            scheduler.shutdown(wait=True)
         await runtime.close()
+        log.info("stopped")
+
+
+def _stop(server: uvicorn.Server, sig: int) -> None:
+    log.info("signal %s: shutting down", signal.Signals(sig).name)
+    if server.should_exit:
+        server.force_exit = True  # a second signal: stop waiting for requests in flight
+    server.should_exit = True
 
 
 async def _demo(settings: Settings, links: bool) -> None:

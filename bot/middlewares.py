@@ -1,5 +1,6 @@
-"""Outer middlewares on every update, in this order: observability, throttling, one DB
-session (one transaction), the person and their language."""
+"""Outer middlewares on every update, in this order: observability, the update's transaction
+(exactly once, replies after commit), throttling, the person and their language; aiogram's
+FSM context comes last, so dialog state is read inside the transaction."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from backend.core.users import service as users
-from backend.db import unit_of_work
+from backend.core.transport import service as transport
 from backend.i18n import gettext as _
 from backend.i18n import normalize_locale, set_locale, use_locale
 from backend.logs import update_id_var, user_id_var
 from backend.runtime import Runtime
+from bot import replies
+from bot.inbox import Delivery, Requeue
+from bot.replies import Capture, Replies
+from bot.storage import update_session
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -69,17 +74,62 @@ class ThrottlingMiddleware(BaseMiddleware):
         return None
 
 
-class DbSessionMiddleware(BaseMiddleware):
-    """One session and one transaction per update: committed when the handler returns,
-    rolled back when it raises."""
+class UpdateTransaction(BaseMiddleware):
+    """One transaction per update, and exactly one effect per update.
 
-    def __init__(self, runtime: Runtime) -> None:
+    The transaction's first statement takes the chat and asks whether the update was handled
+    already (backend/core/transport). A handled one ends here (Telegram redelivered it). A chat
+    held elsewhere, or with an earlier update waiting, sends the update to its chat's queue
+    (`Requeue`, caught by the inbox). Otherwise the handlers run; dialog state goes through this
+    session (bot/storage.py); replies are captured (bot/replies.py). The update is recorded as
+    handled and its replies stored in the same transaction; after commit the replies are sent.
+    """
+
+    def __init__(self, runtime: Runtime, replies: Replies) -> None:
         self.sessionmaker = runtime.sessionmaker
+        self.metrics = runtime.metrics
+        self.replies = replies
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with unit_of_work(self.sessionmaker) as session:
-            data["session"] = session
-            return await handler(event, data)
+        assert isinstance(event, Update)
+        delivery: Delivery = data.get("delivery") or Delivery.of(data["bot"], event)
+        capture = Capture()
+        async with self.sessionmaker() as session:
+            try:
+                gate = await transport.begin(session, account=delivery.account, update_id=delivery.update_id, chat=delivery.chat)
+                if gate.handled:
+                    await session.rollback()
+                    delivery.duplicate = True
+                    self.metrics.duplicates.inc()
+                    return None
+                if not gate.locked or (gate.earlier_waiting and not delivery.queued):
+                    await session.rollback()
+                    raise Requeue(delivery)
+                data["session"] = session
+                capture_token, session_token = replies.current.set(capture), update_session.set(session)
+                try:
+                    result = await handler(event, data)
+                finally:
+                    replies.current.reset(capture_token)
+                    update_session.reset(session_token)
+                await transport.finish(session, account=delivery.account, update_id=delivery.update_id, chat=delivery.chat)
+                batch_id = None
+                if capture.calls:
+                    batch_id = await transport.add_batch(
+                        session, account=delivery.account, chat=delivery.chat, update_id=delivery.update_id,
+                        calls=[replies.dump(c) for c in capture.calls],
+                    )
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                session.info.pop("after_commit", None)
+                raise
+            delivery.committed = True
+            for callback in session.info.pop("after_commit", []):
+                await callback()
+        if batch_id is not None:
+            await self.replies.send(data["bot"], batch_id, capture.calls)
+        return result
 
 
 class UserMiddleware(BaseMiddleware):

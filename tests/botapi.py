@@ -16,6 +16,7 @@ class FakeBotAPI:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.pending_updates: list[dict[str, Any]] = []  # handed out once by getUpdates
+        self.failures: dict[str, int] = {}  # method -> how many more times it answers 500
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
@@ -30,6 +31,9 @@ class FakeBotAPI:
         else:
             params = dict(await request.post())
         self.calls.append((method, params))
+        if self.failures.get(method, 0) > 0:
+            self.failures[method] -= 1
+            return web.json_response({"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500)
         result: Any = True
         if method == "getMe":
             result = {"id": 123456789, "is_bot": True, "first_name": "Glocal", "username": "glocal_test_bot"}

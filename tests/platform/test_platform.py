@@ -283,16 +283,3 @@ async def test_demo_off_seeds_nothing(runtime):
 
     runtime.settings.DEMO = False
     assert await seed_first_run(runtime) is False
-
-
-async def test_kv_ordered_queue_with_one_holder(runtime):
-    """offer/take on the configured engine (in-process, or Redis in the second run)."""
-    kv = runtime.kv
-    assert await kv.offer("q:test", 3, "c", ttl=60, claim_ttl=60) is True  # first offer holds the queue
-    assert await kv.offer("q:test", 1, "a", ttl=60, claim_ttl=60) is False
-    assert await kv.offer("q:test", 2, "b", ttl=60, claim_ttl=60) is False
-    assert [await kv.take("q:test") for _ in range(4)] == ["a", "b", "c", None]
-    # the empty take released the queue: the next offer holds it again
-    assert await kv.offer("q:test", 4, "d", ttl=60, claim_ttl=60) is True
-    assert await kv.take("q:test") == "d"
-    assert await kv.take("q:test") is None

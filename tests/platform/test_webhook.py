@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 
 import httpx
 from aiogram.methods import SendMessage
 from sqlalchemy import func, select
 
+from backend.core.transport.models import InboundUpdate
 from backend.core.users.models import User
 from backend.runtime import Runtime
+from bot import lifecycle
+from bot.lifecycle import BotRunner
 from bot.main import build, make_runtime
 from tests import updates as U
 from tests.botapi import FakeBotAPI
-from tests.conftest import make_settings
+from tests.conftest import TEST_DB, make_settings
 
 
 def _hdr(runtime: Runtime, secret: str | None = None) -> dict[str, str]:
@@ -107,71 +111,145 @@ async def test_webhook_through_configured_bot_api_server(db_url, tmp_path):
         await api.stop()
 
 
+async def _until(predicate, what: str, timeout: float = 10.0) -> None:  # noqa: ANN001
+    """Wait for a condition the code under test brings about (not a timing assertion)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+def _running(runtime: Runtime, bot, dp) -> BotRunner:  # noqa: ANN001
+    runner = BotRunner(runtime, bot, dp, dp["inbox"])
+    runner.start()
+    return runner
+
+
 async def test_start_registers_commands_menu_and_webhook(db_url, tmp_path):
     """With PUBLIC_URL: commands in ru, en and default, the hub menu button, the webhook with its secret."""
-    from bot.main import start_bot, stop_bot
-
     api = FakeBotAPI()
     url = await api.start()
     settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test", MINIAPP_URL=None)
     runtime = make_runtime(settings)
     app, bot, dp = build(runtime)
+    runner = _running(runtime, bot, dp)
     try:
-        assert await start_bot(runtime, bot, dp) is None
-        assert api.methods() == ["setMyCommands", "setMyCommands", "setMyCommands", "setChatMenuButton", "setWebhook"]
-        langs = [p.get("language_code") for m, p in api.calls[:3]]
-        assert langs == ["ru", "en", None]
-        import json
-
-        ru_commands = json.loads(api.calls[0][1]["commands"])
+        await _until(lambda: "setWebhook" in api.methods() and "setChatMenuButton" in api.methods(), "start-up calls")
+        assert sorted(api.methods()) == sorted(["setMyCommands", "setMyCommands", "setMyCommands", "setChatMenuButton", "setWebhook"])
+        commands = [p for m, p in api.calls if m == "setMyCommands"]
+        assert [p.get("language_code") for p in commands] == ["ru", "en", None]
+        ru_commands = json.loads(commands[0]["commands"])
         assert {"command": "privacy", "description": "Согласие на обработку персональных данных"} in ru_commands
-        menu = json.loads(api.calls[3][1]["menu_button"])
+        menu = json.loads(next(p for m, p in api.calls if m == "setChatMenuButton")["menu_button"])
         assert menu == {"type": "web_app", "text": "Сервисы", "web_app": {"url": "https://glocal.test/app/hub/"}}
-        hook = api.calls[4][1]
+        hook = next(p for m, p in api.calls if m == "setWebhook")
         assert hook["url"] == "https://glocal.test/telegram/webhook" and hook["secret_token"] == settings.webhook_secret
         assert "message" in json.loads(hook["allowed_updates"]) and "callback_query" in json.loads(hook["allowed_updates"])
+        await _until(lambda: runtime.health.get("telegram") == "ok", "the bot's state")
     finally:
-        await stop_bot(bot, dp, None)
+        await runner.stop()
+        await runtime.close()
+        await api.stop()
+
+
+async def test_a_failing_bot_api_at_start_up_does_not_stop_the_app(db_url, tmp_path, monkeypatch):
+    """setMyCommands and setWebhook fail at first (an old Bot API server, a blip): the app
+    serves meanwhile, /readyz says the bot is not ready, and both calls are retried until they hold."""
+    monkeypatch.setattr(lifecycle, "BACKOFF", (0.05,))
+    api = FakeBotAPI()
+    api.failures = {"setMyCommands": 2, "setWebhook": 3}
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test")
+    runtime = make_runtime(settings)
+    app, bot, dp = build(runtime)
+    runner = _running(runtime, bot, dp)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test") as c:
+            assert (await c.get("/healthz")).status_code == 200
+            r = await c.get("/readyz")
+            assert r.status_code == 503 and r.json()["checks"]["telegram"] == "starting"
+            await _until(lambda: runtime.health.get("telegram") == "ok", "the webhook to be set")
+            assert (await c.get("/readyz")).status_code == 200
+        await _until(lambda: api.methods().count("setMyCommands") >= 5, "the commands to be set")
+        assert api.methods().count("setWebhook") == 4
+    finally:
+        await runner.stop()
         await runtime.close()
         await api.stop()
 
 
 async def test_long_polling_without_public_url(db_url, tmp_path):
     """Without PUBLIC_URL the bot deletes any webhook and long-polls the configured Bot API."""
-    from bot.main import start_bot, stop_bot
-
     api = FakeBotAPI()
     api.pending_updates.append(U.message(U.tg_user(905), "/help"))
     url = await api.start()
     settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, MINIAPP_URL=None)
     runtime = make_runtime(settings)
     app, bot, dp = build(runtime)
-    polling = await start_bot(runtime, bot, dp)
+    runner = _running(runtime, bot, dp)
     try:
-        assert polling is not None
-        for _ in range(200):
-            if "sendMessage" in api.methods():
-                break
-            await asyncio.sleep(0.02)
+        await _until(lambda: "sendMessage" in api.methods(), "the reply")
         assert "deleteWebhook" in api.methods() and "getUpdates" in api.methods()
         sent = [p for m, p in api.calls if m == "sendMessage"]
         assert sent[0]["chat_id"] == "905" and sent[0]["text"].startswith("Что я умею:")
     finally:
-        await stop_bot(bot, dp, polling)
+        await runner.stop()
         await runtime.close()
         await api.stop()
 
 
-async def test_chat_order_follows_update_id_across_replicas(runtime):
-    """Two replicas share the key-value engine: updates of one chat that arrive out of order,
-    on either replica, while one is being handled, are handled by update_id."""
+async def test_polling_is_supervised_and_readyz_reports_it(db_url, tmp_path, monkeypatch):
+    """getUpdates fails for a while: polling does not die silently; /readyz reports the error,
+    then polling resumes by itself and the update is handled once."""
+    monkeypatch.setattr(lifecycle, "BACKOFF", (0.05,))
+    api = FakeBotAPI()
+    api.failures = {"getUpdates": 4}
+    api.pending_updates.append(U.message(U.tg_user(907), "/help"))
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, MINIAPP_URL=None)
+    runtime = make_runtime(settings)
+    app, bot, dp = build(runtime)
+    runner = _running(runtime, bot, dp)
+    try:
+        await _until(lambda: runtime.health.get("telegram", "").startswith("error"), "the error to be reported")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test") as c:
+            r = await c.get("/readyz")
+            assert r.status_code == 503 and r.json()["checks"]["telegram"].startswith("error: TelegramServerError")
+        await _until(lambda: "sendMessage" in api.methods(), "the reply after polling resumed")
+        assert runtime.health["telegram"] == "ok"
+        assert api.methods().count("sendMessage") == 1
+    finally:
+        await runner.stop()
+        await runtime.close()
+        await api.stop()
+
+
+async def test_a_body_that_is_not_utf8_json_is_400_and_changes_nothing(client, harness, runtime):
+    """A BOM, UTF-16 or a body that is not an update: 400, and the update is not marked seen
+    (the same update, sent properly afterwards, is handled)."""
+    upd = U.message(U.tg_user(908), "/help")
+    raw = json.dumps(upd)
+    # UTF-16 is refused by the body guard before the route (422, "not UTF-8"); the rest by the route.
+    for body, status in ((b"\xef\xbb\xbf" + raw.encode(), 400), (raw.encode("utf-16"), 422), (b'{"update_id": "x"}', 400), (b"[1, 2]", 400)):
+        r = await client.post("/telegram/webhook", content=body, headers=_hdr(runtime))
+        assert r.status_code == status, body[:20]
+    assert harness.session.calls == []
+    r = await client.post("/telegram/webhook", content=raw.encode(), headers=_hdr(runtime))
+    assert r.status_code == 200
+    assert [c.chat_id for c in harness.session.calls if isinstance(c, SendMessage)] == [908]
+
+
+async def test_chat_order_follows_update_id_while_the_chat_is_busy(runtime):
+    """While one update of a chat is being handled, later ones that arrive out of order wait
+    and then go lowest update_id first: on the embedded default within the process, at scale
+    across two replicas (each request waits for its own update, so its 200 means handled)."""
     from bot.routers import start
     from tests.telegram import RecordingSession
 
     handled: list[int] = []
     gate = asyncio.Event()
     original = start.help_
-
     wanted = set(inspect.signature(original).parameters) - {"message"}
 
     async def tracked_help(message, **data):  # noqa: ANN001, ANN003, ANN202
@@ -180,26 +258,40 @@ async def test_chat_order_follows_update_id_across_replicas(runtime):
             await gate.wait()  # hold the chat while the others arrive
         await original(message, **{k: v for k, v in data.items() if k in wanted})
 
-    replicas = []
-    for _ in range(2):
+    replicas, dps = [], []
+    for _ in range(2 if TEST_DB else 1):
         app, bot, dp = build(runtime, bot_session=RecordingSession())
         for router in dp.sub_routers:
             for h in router.message.handlers:
                 if h.callback is original:
                     h.callback = tracked_help
         replicas.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test"))
+        dps.append(dp)
     u = U.tg_user(906)
     first = U.message(u, "/help", update_id=5000)
     later = [U.message(u, "/help", update_id=5000 + n) for n in (3, 1, 2)]  # out of order
+
+    async def waiting() -> int:
+        if TEST_DB:
+            async with runtime.sessionmaker() as s:
+                return await s.scalar(select(func.count()).select_from(InboundUpdate).where(InboundUpdate.handled_at.is_(None)))
+        slot = dps[0]["inbox"]._chats.get(906)
+        return len(slot.waiting) if slot else 0
+
     try:
         t0 = asyncio.create_task(replicas[0].post("/telegram/webhook", json=first, headers=_hdr(runtime)))
-        while not handled:
-            await asyncio.sleep(0.005)
-        for i, upd in enumerate(later):
-            r = await replicas[i % 2].post("/telegram/webhook", json=upd, headers=_hdr(runtime))
-            assert r.status_code == 200  # queued behind the chat's update in progress
+        await _until(lambda: bool(handled), "the first update to be held")
+        tasks = [asyncio.create_task(replicas[i % len(replicas)].post("/telegram/webhook", json=upd, headers=_hdr(runtime)))
+                 for i, upd in enumerate(later)]
+        for _ in range(500):
+            if await waiting() == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert await waiting() == 3
+        assert not any(t.done() for t in tasks)  # no 200 before the update is handled
         gate.set()
-        await t0
+        for r in await asyncio.gather(t0, *tasks):
+            assert r.status_code == 200
     finally:
         for c in replicas:
             await c.aclose()
