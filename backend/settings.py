@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     THROTTLE_RATE: int = Field(default=8, gt=0, description="updates a user may send per THROTTLE_WINDOW")
     THROTTLE_WINDOW: int = Field(default=5, gt=0)
     USER_CACHE_TTL: int = Field(default=300, gt=0, description="seconds a person's row is cached between updates")
-    FSM_TTL: int = Field(default=7 * 24 * 3600, gt=0, description="seconds a dialog state lives in Redis")
+    FSM_TTL: int = Field(default=7 * 24 * 3600, gt=0, description="seconds an untouched dialog is kept")
+    REPLY_LEASE: int = Field(default=30, gt=0, le=3600, description="seconds before another replica resends replies nobody reported sent")
     SCHEDULER: bool = True
     DEMO: bool = Field(default=True, description="seed the demo town on first start")
     TIMEZONE: str = "Europe/Moscow"

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -50,7 +51,7 @@ def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN0
 
         components = INSTALLED if components is None else components
         bot = create_bot(settings, session=bot_session)
-        replies = Replies(runtime.sessionmaker, runtime.metrics)
+        replies = Replies(runtime.sessionmaker, runtime.metrics, lease=timedelta(seconds=settings.REPLY_LEASE))
         replies.add_bot(bot)
         dp = create_dispatcher(runtime, replies, components=components)
         inbox = Inbox(runtime, dp, bot)

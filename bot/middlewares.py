@@ -5,6 +5,7 @@ FSM context comes last, so dialog state is read inside the transaction."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -89,6 +90,7 @@ class UpdateTransaction(BaseMiddleware):
         self.sessionmaker = runtime.sessionmaker
         self.metrics = runtime.metrics
         self.replies = replies
+        self.lease = timedelta(seconds=runtime.settings.REPLY_LEASE)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -117,7 +119,7 @@ class UpdateTransaction(BaseMiddleware):
                 if capture.calls:
                     batch_id = await transport.add_batch(
                         session, account=delivery.account, chat=delivery.chat, update_id=delivery.update_id,
-                        calls=[replies.dump(c) for c in capture.calls],
+                        calls=[replies.dump(c) for c in capture.calls], lease=self.lease,
                     )
                 await session.commit()
             except BaseException:

@@ -188,9 +188,10 @@ async def _send_calls(bot: Bot, session: BaseSession, calls: list[TelegramMethod
 class Replies:
     """Sends captured replies after commit, and resends batches whose sender died."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], metrics: Metrics) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], metrics: Metrics, *, lease: timedelta) -> None:
         self.sessionmaker = sessionmaker
         self.metrics = metrics
+        self.lease = lease
         self.bots: dict[int, Bot] = {}  # by account (the bot's id), for batches picked up later
 
     def add_bot(self, bot: Bot) -> None:
@@ -216,7 +217,7 @@ class Replies:
     async def resend_due(self) -> int:
         """Send the batches whose lease ran out (their sender died or failed); returns how many."""
         async with unit_of_work(self.sessionmaker) as s:
-            due = [(b.id, b.account, b.calls, b.done, b.uncertain) for b in await transport.claim_due(s, now=utcnow())]
+            due = [(b.id, b.account, b.calls, b.done, b.uncertain) for b in await transport.claim_due(s, now=utcnow(), lease=self.lease)]
         for batch_id, account, calls, done, uncertain in due:
             bot = self.bots.get(account)
             if bot is None:

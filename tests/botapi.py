@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,10 @@ class FakeBotAPI:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.pending_updates: list[dict[str, Any]] = []  # handed out once by getUpdates
         self.failures: dict[str, int] = {}  # method -> how many more times it answers 500
+        self.delays: dict[str, float] = {}  # method -> seconds it takes to answer
+        # Called with (method, params) before a call is recorded; returning True drops the call
+        # (it never reached Telegram: the connection was cut before Telegram read it).
+        self.before: Callable[[str, dict[str, Any]], bool] | None = None
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
@@ -30,6 +35,10 @@ class FakeBotAPI:
             params = {k: (v if isinstance(v, str) else "<file>") for k, v in form.items()}
         else:
             params = dict(await request.post())
+        if self.before is not None and self.before(method, params):
+            return web.json_response({"ok": False, "error_code": 502, "description": "dropped"}, status=502)
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         self.calls.append((method, params))
         if self.failures.get(method, 0) > 0:
             self.failures[method] -= 1

@@ -142,11 +142,11 @@ async def purge_handled(session: AsyncSession, *, now: datetime) -> int:
 
 async def add_batch(
     session: AsyncSession, *, account: int, chat: int | None, update_id: int | None, calls: list[dict[str, Any]],
-    now: datetime | None = None,
+    now: datetime | None = None, lease: timedelta = LEASE,
 ) -> int:
     """Store an update's replies in its transaction; the caller sends them after commit."""
     now = now or utcnow()
-    batch = OutboundBatch(account=account, chat=chat, update_id=update_id, calls=calls, created_at=now, lease_until=now + LEASE)
+    batch = OutboundBatch(account=account, chat=chat, update_id=update_id, calls=calls, created_at=now, lease_until=now + lease)
     session.add(batch)
     await session.flush()
     return batch.id
@@ -170,7 +170,7 @@ async def record_progress(
     await session.execute(update(OutboundBatch).where(OutboundBatch.id == batch_id).values(**values))
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 50) -> list[OutboundBatch]:
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[OutboundBatch]:
     """Batches whose lease ran out unsent: their sender died or failed. Taken with a new lease
     (SKIP LOCKED on PostgreSQL, so replicas take different ones) and marked uncertain when a
     sender had them before, since its call in flight may or may not have reached the messenger."""
@@ -185,7 +185,7 @@ async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 50) ->
         if batch.attempts == 0 and batch.last_error is None:
             batch.uncertain = True  # its first sender never reported back
         batch.attempts += 1
-        batch.lease_until = now + LEASE
+        batch.lease_until = now + lease
     return rows
 
 
