@@ -356,6 +356,30 @@ async def mark_no_answer(session: AsyncSession, *, appeal: Appeal, actor: User, 
     await _notify_people(session, appeal, notices.LeftWithoutAnswer(appeal_id=appeal.id, number=appeal.reg_number, reason_msgid=msgid))
 
 
+async def forward_crime_report(session: AsyncSession, *, appeal: Appeal, actor: User, to: str, now: datetime | None = None) -> None:
+    """Forward an appeal left without an answer for want of a name or a reply address to the
+    body competent for the crime it reports (art. 11 p. 1); where it went is recorded and
+    audited. The law gives no notice to the citizen here: there is no address to send it to."""
+    if appeal.redirected_at is not None and appeal.status == Status.NO_ANSWER_REQUIRED.value:
+        raise Conflict(N_("This appeal has already been forwarded to {to}."), to=appeal.redirected_to or "—")
+    if not rules.can_forward_as_crime_report(
+        kind=Kind(appeal.kind), status=Status(appeal.status), no_answer_reason=appeal.no_answer_reason, forwarded=False
+    ):
+        raise Conflict(N_(
+            "Only a formal appeal left without an answer because it gives no name or no reply address can be "
+            "forwarded as a report of a crime (59-FZ art. 11 p. 1)."
+        ))
+    body = " ".join(to.split())
+    if len(body) < 2:
+        raise Invalid(N_("Name the body the appeal is forwarded to."))
+    appeal.route_to_competent_body = True
+    appeal.redirected_to, appeal.redirected_at = body, now or utcnow()
+    await audit.record(
+        session, action="appeal.crime_report_forwarded", object_type="appeal", object_id=appeal.id, actor_id=actor.id,
+        municipality_id=appeal.municipality_id, after={"to": appeal.redirected_to},
+    )
+
+
 async def _roles(session: AsyncSession, user_id: int, municipality_id: int) -> list[str]:
     return list(await session.scalars(select(Membership.role).where(Membership.user_id == user_id, Membership.municipality_id == municipality_id)))
 
