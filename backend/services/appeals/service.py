@@ -353,7 +353,11 @@ async def mark_no_answer(session: AsyncSession, *, appeal: Appeal, actor: User, 
     appeal.no_answer_reason = msgid
     appeal.flagged_obscene = appeal.flagged_obscene or reason == "obscene"
     await _move(session, appeal, Status.NO_ANSWER_REQUIRED, actor_id=actor.id, notify=False, reason=reason)
-    await _notify_people(session, appeal, notices.LeftWithoutAnswer(appeal_id=appeal.id, number=appeal.reg_number, reason_msgid=msgid))
+    if reason == "obscene":  # art. 11 p. 3: the citizen is told that abuse of the right is inadmissible
+        notice: Notice = notices.AbuseInadmissible(appeal_id=appeal.id, number=appeal.reg_number)
+    else:
+        notice = notices.LeftWithoutAnswer(appeal_id=appeal.id, number=appeal.reg_number, reason_msgid=msgid)
+    await _notify_people(session, appeal, notice)
 
 
 async def forward_crime_report(session: AsyncSession, *, appeal: Appeal, actor: User, to: str, now: datetime | None = None) -> None:

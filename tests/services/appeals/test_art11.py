@@ -112,3 +112,30 @@ def test_the_rule_is_exactly_the_exception_of_art_11_p_1():
     ):
         assert not rules.can_forward_as_crime_report(**{**ok, **change}), change
 
+
+async def test_the_obscenity_notice_says_abuse_of_the_right_is_inadmissible(client, runtime, harness):
+    w = await _world(runtime)
+    r = await client.post(f"{_url(w, 'answerable')}/no-answer", json={"reason": "obscene"}, headers=tma(runtime, w["clerk"]))
+    assert r.status_code == 200 and r.json()["status"] == "no_answer_required"
+    harness.session.calls.clear()
+    await deliver_outbox(runtime)
+    [sent] = harness.session.pop()
+    assert sent.chat_id == w["resident"].telegram_id
+    assert sent.text == (
+        f"Ваше обращение {w['answerable'].reg_number} оставлено без ответа по существу поставленных в нём вопросов: "
+        "в нём содержатся нецензурные либо оскорбительные выражения, угрозы жизни, здоровью и имуществу должностного лица, "
+        "а также членов его семьи. Сообщаем о недопустимости злоупотребления правом (ч. 3 ст. 11 Федерального закона № 59-ФЗ)."
+    )
+
+
+async def test_other_grounds_keep_their_plain_notice(client, runtime, harness):
+    w = await _world(runtime)
+    r = await client.post(f"{_url(w, 'answerable')}/no-answer", json={"reason": "no_essence"}, headers=tma(runtime, w["clerk"]))
+    assert r.status_code == 200
+    harness.session.calls.clear()
+    await deliver_outbox(runtime)
+    [sent] = harness.session.pop()
+    assert sent.text == (
+        f"На ваше обращение {w['answerable'].reg_number} не будет дан ответ по существу. "
+        "Причина: Из текста нельзя понять суть предложения, заявления или жалобы."
+    )
