@@ -2,9 +2,11 @@
 and replying to a request for information. Handlers parse, call the appeals service and
 render; states, limits and texts of the dialog are in `dialog.py`.
 
-The router sits before `profile`: in the dialog's steps it takes the contact (identification)
-and the consent button itself, through the shared steps (bot/steps.py), and then goes on with
-the dialog. Commands, contacts and other routers' buttons pass through it untouched.
+The router sits before `start` and `profile`: in the dialog's steps it takes the contact
+(identification) and the consent button itself, through the shared steps (bot/steps.py), and
+then goes on with the dialog; /start mid-dialog it answers first (the draft is kept) and lets
+pass. Outside the dialog it takes free text to offer filing it, where the town has appeals on.
+Other commands, contacts and other routers' buttons pass through it untouched.
 """
 
 from __future__ import annotations
