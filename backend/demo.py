@@ -54,6 +54,21 @@ THEME = {
 }
 
 
+# The demo town's letterhead and the signer of its answers, so its answer letters look real.
+DEMO_SETTINGS = {
+    "requisites": {
+        "administration": "Администрация городского округа Глокальск",
+        "address": "123456, Демонстрационная область, г. Глокальск, ул. Советская, д. 1",
+        "phone": "+7 (800) 000-00-00",
+        "email": "admin@glocalsk.example",
+        "website": "glocalsk.example",
+    },
+    "services": {"appeals": {
+        "reg_prefix": "GLZ", "signer_name": "Главин Иван Иванович", "signer_position": "Глава городского округа Глокальск",
+    }},
+}
+
+
 async def seed(session: AsyncSession, registry: Registry) -> bool:
     """Create the demo region, towns, departments and people, then let every installed
     component seed its own demo data; False when the demo town is already there."""
@@ -61,7 +76,7 @@ async def seed(session: AsyncSession, registry: Registry) -> bool:
         return False
     region = await towns.ensure_region(session, code="demo", name="Демонстрационная область")
     town = await towns.create(
-        session, slug=DEMO_SLUG, name="Глокальск", region_id=region.id, settings={"services": {"appeals": {"reg_prefix": "GLZ"}}}
+        session, slug=DEMO_SLUG, name="Глокальск", region_id=region.id, settings=DEMO_SETTINGS,
     )
     await towns.create(session, slug="sosedsk", name="Соседск", region_id=region.id)
     departments = {}

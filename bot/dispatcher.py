@@ -72,14 +72,17 @@ def create_dispatcher(runtime: Runtime, replies: Replies, *, components: tuple[B
     dp.update.outer_middleware(ThrottlingMiddleware(runtime))
     dp.update.outer_middleware(UserMiddleware(runtime))
     dp.update.outer_middleware(dp.fsm)
-    # Services sit before profile: inside their dialogs they take the contact and the consent
-    # button first (through bot/steps.py) and go on with the dialog.
-    dp.include_routers(errors.create_router(), start.create_router())
+    # Services sit before start and profile: inside their dialogs they take the contact and
+    # the consent button first (through bot/steps.py) and go on with the dialog, and they see
+    # /start first while a dialog of theirs is going (to say the draft is kept; they let it
+    # pass on). Outside their dialogs they take only their own commands and buttons, and free
+    # text they offer to file, so everything else reaches start, profile and the fallback.
+    dp.include_router(errors.create_router())
     for component in components:
         router = component.router()
         gate = ServiceGate(component.slug)
         router.message.middleware(gate)
         router.callback_query.middleware(gate)
         dp.include_router(router)
-    dp.include_routers(profile.create_router(), fallback.create_router())
+    dp.include_routers(start.create_router(), profile.create_router(), fallback.create_router())
     return dp

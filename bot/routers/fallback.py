@@ -13,7 +13,9 @@ from backend.core.users.models import User
 from backend.i18n import gettext as _
 
 # Telegram splits pasted text at 4096 characters; anything near that outside a dialog is
-# almost certainly a paste that belongs in an appeal.
+# almost certainly a paste that belongs in an appeal. Where the person's town takes appeals,
+# the appeals router offers to file free text (long or not) before it gets here; what reaches
+# this router comes from people with no town yet, or in a town without appeals.
 LONG_TEXT = 3500
 
 
@@ -53,7 +55,7 @@ async def unknown_command(message: Message) -> None:
 
 async def long_text(message: Message) -> None:
     await message.answer(
-        _("That is a long message, and I only read free text inside a dialog. To write to the administration, open the menu: /start")
+        _("That is a long message, and I only read free text inside a dialog. Open the menu to see what your town offers: /start")
     )
 
 

@@ -1,7 +1,7 @@
 """exactly once: handled updates, reply batches, dialog state in the database
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-01 21:20:59.063798
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import backend.db
 
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

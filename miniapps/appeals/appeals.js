@@ -737,6 +737,7 @@ function actions() {
     allowed.has("in_progress") && card.status !== "registered" && { key: "in-progress", icon: "↩️", label: _("Back to work"), run: act(() => setStatus("in_progress")) },
     open && card.can_redirect && allowed.has("redirected") && { key: "redirect", icon: "↪️", label: _("Redirect to the competent body"), run: openRedirect, danger: true },
     open && allowed.has("no_answer_required") && { key: "no-answer", icon: "🚫", label: _("Leave without an answer"), run: openNoAnswer, danger: true },
+    card.can_forward_crime_report && { key: "crime-report", icon: "🚨", label: _("Forward as a report of a crime"), run: openCrimeReport, danger: true },
     allowed.has("closed") && { key: "close", icon: "🗄️", label: _("Close the appeal"), run: act(closeAppeal), danger: true },
   ].filter(Boolean);
 }
@@ -795,7 +796,11 @@ function notes() {
   if (card.merged_into) {
     items.push(h("p", {}, format(_("Merged into {number}."), { number: card.merged_into.reg_number }), " ", h("button", { type: "button", class: "link", onclick: () => openCard(card.merged_into.id) }, _("Open it"))));
   }
-  if (card.redirected_to) items.push(h("p", {}, format(_("Redirected to: {body}"), { body: card.redirected_to })));
+  if (card.redirected_to && card.status === "no_answer_required") {
+    items.push(h("p", { id: "crime-report" }, format(_("Forwarded as a report of a crime to: {body}"), { body: card.redirected_to })));
+  } else if (card.redirected_to) {
+    items.push(h("p", {}, format(_("Redirected to: {body}"), { body: card.redirected_to })));
+  }
   if (card.no_answer_reason) items.push(h("p", {}, format(_("Left without an answer: {reason}"), { reason: card.no_answer_reason })));
   if (card.extended) items.push(h("p", {}, _("The deadline has already been extended once.")));
   if (card.flagged_for_head) items.push(h("p", {}, _("A repeated appeal: the head may decide to stop the correspondence.")));
@@ -1150,6 +1155,22 @@ function openNoAnswer() {
   });
 }
 
+function openCrimeReport() {
+  // 59-FZ art. 11 p. 1: no answer without a name or reply address, but a report of a crime
+  // still goes to the body competent to act on it. The server allows exactly that case.
+  const to = field("crime-report", h("input", { type: "text", class: "input", maxlength: "300" }));
+  actionForm({
+    id: "crime-report-form",
+    title: _("Forward as a report of a crime"),
+    hint: _("The appeal is not answered (no name or no reply address), but it reports a crime: under 59-FZ art. 11 p. 1 it goes to the competent body, such as the police or the prosecutor's office."),
+    fields: [labelled(_("Competent body"), to)],
+    button: _("Forward"),
+    ask: () => format(_("Forward the appeal to “{body}” as a report of a crime? This is recorded in its history."), { body: to.value.trim() }),
+    run: () => post("/forward-crime-report", { to: to.value }),
+    done: _("The appeal has been forwarded as a report of a crime."),
+  });
+}
+
 // -- related appeals, comments, history --------------------------------------------------------
 
 function relatedBlock(id, title, items, mergeable) {
@@ -1243,6 +1264,8 @@ function historyText(entry) {
       return format(_("Deadline extended to {date}"), { date: formatDate(details.due_at, SHORT_DATE) });
     case "appeal.merge":
       return _("Merged into another report");
+    case "appeal.crime_report_forwarded":
+      return format(_("Forwarded as a report of a crime to {body}"), { body: details.to || "" });
     case "appeal.rate":
       return format(_("The resident rated the answer {rating} of 5."), { rating: details.rating });
     default:

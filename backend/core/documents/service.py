@@ -61,10 +61,15 @@ async def next_number(session: AsyncSession, *, municipality_id: int, journal: s
 # renderer.TIMEOUT (+ GRACE) seconds.
 
 TEMPLATE_FIELDS = frozenset(
-    {"resident_name", "reg_number", "registered_date", "due_date", "today", "clerk", "department", "town", "text", "answer_text"}
+    {
+        "salutation", "resident_name", "reg_number", "registered_date", "due_date", "today", "clerk", "department",
+        "department_genitive", "department_instrumental", "administration", "signer_name", "signer_position", "town",
+        "text", "answer_text",
+    }
 )
 # What a trial render at save time fills the fields with: shaped like the real values.
 SAMPLE_CONTEXT = {
+    "salutation": "Уважаемая Анна Сергеевна!",
     "resident_name": "Иванова Анна Сергеевна",
     "reg_number": "GLZ-2026-000123",
     "registered_date": "02.03.2026",
@@ -72,6 +77,11 @@ SAMPLE_CONTEXT = {
     "today": "10.03.2026",
     "clerk": "Петров Иван",
     "department": "Отдел благоустройства",
+    "department_genitive": "отдела благоустройства",
+    "department_instrumental": "отделом благоустройства",
+    "administration": "Администрация муниципального образования «Город»",
+    "signer_name": "Главин Иван Иванович",
+    "signer_position": "Глава городского округа",
     "town": "Город",
     "text": "Во дворе дома 5 по улице Мира не вывозят мусор.",
     "answer_text": "Мусор вывезен 9 марта.",

@@ -38,3 +38,7 @@ class Department(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name in the cases letters need ("начальник отдела ЖКХ", "рассмотрено отделом ЖКХ"),
+    # where the town writes them; otherwise backend/core/documents/russian.py derives them.
+    name_genitive: Mapped[str | None] = mapped_column(String(200))
+    name_instrumental: Mapped[str | None] = mapped_column(String(200))

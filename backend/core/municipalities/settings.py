@@ -13,6 +13,22 @@ from backend.core.municipalities.models import Municipality
 M = TypeVar("M", bound=BaseModel)
 
 
+class Requisites(BaseModel):
+    """The administration's requisites for the letterhead of its outgoing documents (ГОСТ Р
+    7.0.97-2016: the body's name and its reference data). Kept with the town, not with one
+    service: every outgoing document of the town carries the same ones."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # The body's full name as its charter gives it, e.g. "Администрация городского округа
+    # Коломна"; when empty, "Администрация муниципального образования «<town>»".
+    administration: str | None = Field(default=None, min_length=3, max_length=300)
+    address: str | None = Field(default=None, min_length=5, max_length=300)  # postal, with the index
+    phone: str | None = Field(default=None, min_length=5, max_length=64, pattern=r"^[0-9+()\- ,.;доб]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    website: str | None = Field(default=None, max_length=200, pattern=r"^\S+\.\S+$")
+
+
 class TownSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -26,6 +42,7 @@ class TownSettings(BaseModel):
     # Who may perform a service's action here, when the town differs from the manifest's
     # default: "<slug>.<action>" -> role names.
     permissions: dict[str, list[str]] = Field(default_factory=dict)
+    requisites: Requisites = Field(default_factory=Requisites)
 
 
 def validated(model: type[M], raw: dict[str, Any]) -> M:

@@ -17,13 +17,16 @@ from backend.core.documents import pdf
 from backend.core.documents import service as documents
 from backend.db import utcnow
 from backend.deps import CurrentUser, MemberDep, SessionDep, SettingsDep, TownAccess, can
+from backend.fields import IdPath
 from backend.i18n import gettext as _
+from backend.openapi import errors
 from backend.services.appeals import queries, service
 from backend.services.appeals.models import Appeal
 from backend.services.appeals.queries import Departments
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
     AnswerIn,
+    CrimeReportIn,
     AppealCard,
     AssignIn,
     CategoryOut,
@@ -259,3 +262,14 @@ async def answer(
         session, appeal=appeal, actor=user, body=body.body, files_root=settings.files_dir, font=pdf.find_font(settings.PDF_FONT)
     )
     return await _card(session, clerk, appeal)
+
+
+@router.post(
+    "/appeals/{appeal_id}/forward-crime-report", response_model=AppealCard, responses=errors(401, 403, 404, 409, 422),
+)
+async def forward_crime_report(
+    appeal_id: IdPath, body: CrimeReportIn, clerk: ClerkDep, user: CurrentUser, session: SessionDep
+) -> AppealCard:
+    """Forward an appeal left without an answer for want of a name or a reply address, which
+    reports a crime, to the competent body (59-FZ art. 11 p. 1); 409 in any other case."""
+    return await _act(session, clerk, appeal_id, lambda appeal: service.forward_crime_report(session, appeal=appeal, actor=user, to=body.to))

@@ -43,6 +43,18 @@ class LeftWithoutAnswer(AppealNotice):
     reason_msgid: str
 
 
+class AbuseInadmissible(AppealNotice):
+    """art. 11 p. 3: left unanswered on the merits for obscene or insulting language or
+    threats, the citizen is told that abuse of the right to appeal is inadmissible."""
+
+    kind = "appeals.no_answer_abuse"
+    text = N_(
+        "Your appeal {number} is left without an answer on the merits of the questions it raises: it contains "
+        "obscene or insulting language, or threats to the life, health or property of an official or their family. "
+        "Abuse of the right to appeal is inadmissible (art. 11 p. 3 of Federal Law 59-FZ)."
+    )
+
+
 class Merged(AppealNotice):
     kind = "appeals.merged"
     text = N_("Your report {number} is about the same problem as report {other}; you will receive the answer to it.")
@@ -80,5 +92,5 @@ class Overdue(Reminder):
 
 
 NOTICES: tuple[type[Notice], ...] = (
-    StatusChanged, InfoRequested, Redirected, Extended, LeftWithoutAnswer, Merged, Answered, DueIn5Days, DueTomorrow, Overdue,
+    StatusChanged, InfoRequested, Redirected, Extended, LeftWithoutAnswer, AbuseInadmissible, Merged, Answered, DueIn5Days, DueTomorrow, Overdue,
 )

@@ -366,6 +366,10 @@ async def card(session: AsyncSession, *, town: Municipality, appeal: Appeal, now
         linked=[DuplicateOut(id=a.id, reg_number=a.reg_number, excerpt=excerpt(a.text, 80), score=1.0, status=Status(a.status))
                 for a in await linked(session, appeal_id=appeal.id)],
         documents=docs,
+        can_forward_crime_report=rules.can_forward_as_crime_report(
+            kind=Kind(appeal.kind), status=Status(appeal.status), no_answer_reason=appeal.no_answer_reason,
+            forwarded=appeal.redirected_at is not None,
+        ),
     )
 
 

@@ -349,6 +349,27 @@ def assess_admissibility(
     return Admissibility(answer_required=True)
 
 
+# art. 11 p. 1: an appeal that gives no surname or no postal address for the answer is not
+# answered; but if it reports an unlawful act being prepared, committed or done, and who does
+# it, it is forwarded to the state body competent to act. That exception, and nothing else.
+CRIME_REPORT_GROUNDS: frozenset[str] = frozenset(
+    {NoAnswerReason.MISSING_NAME, NoAnswerReason.MISSING_REPLY_ADDRESS}
+)
+
+
+def can_forward_as_crime_report(
+    *, kind: Kind, status: Status, no_answer_reason: str | None, forwarded: bool
+) -> bool:
+    """Whether the appeal may be forwarded as a report of a crime (art. 11 p. 1): a formal
+    appeal left without an answer for want of a name or a reply address, not yet forwarded."""
+    return (
+        Kind(kind).is_formal
+        and Status(status) is Status.NO_ANSWER_REQUIRED
+        and no_answer_reason in CRIME_REPORT_GROUNDS
+        and not forwarded
+    )
+
+
 # --- reply address (art. 7 p. 3) -----------------------------------------------------------
 
 _EMAIL = re.compile(r"[^\W][\w.+%-]*@(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[\w-]+)")

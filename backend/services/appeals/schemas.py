@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.fields import Text
+
 from backend.services.appeals.rules import Kind, Status
 
 MAX_ATTACHMENTS = 10
@@ -153,6 +155,9 @@ class AppealCard(AppealListItem):
     duplicates: list[DuplicateOut]
     linked: list[DuplicateOut]
     documents: list[DocumentOut]
+    # 59-FZ art. 11 p. 1: left without an answer for want of a name or reply address, not yet
+    # forwarded as a report of a crime (POST .../forward-crime-report).
+    can_forward_crime_report: bool = False
 
 
 class StatusCounts(BaseModel):
@@ -204,3 +209,10 @@ class TemplateIn(BaseModel):
 class TemplateOut(BaseModel):
     body: str
     fields: list[str]
+
+
+class CrimeReportIn(BaseModel):
+    """Where an appeal that reports a crime is forwarded (59-FZ art. 11 p. 1): the police,
+    the prosecutor's office, another competent state body."""
+
+    to: Text(300, min_length=2)  # type: ignore[valid-type]

@@ -24,11 +24,11 @@ from backend.core.identity import service as identity
 from backend.core.municipalities.models import Department, Municipality
 from backend.core.notifications import service as outbox
 from backend.core.notifications.notices import Notice
-from backend.core.users.models import IdentityLevel, Membership, User
+from backend.core.users.models import IdentityLevel, Membership, Role, User
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.i18n import N_
-from backend.services.appeals import notices, permissions, rules
+from backend.services.appeals import letter, notices, permissions, rules
 from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealReminder
 from backend.services.appeals.queries import category, get_own
 from backend.services.appeals.rules import STATUS_TITLES, Kind, NoAnswerReason, Status
@@ -45,17 +45,6 @@ NO_ANSWER_KEYS = {
     "no_essence": NoAnswerReason.NO_ESSENCE,
     "correspondence_stopped": NoAnswerReason.CORRESPONDENCE_STOPPED,
 }
-
-
-DEFAULT_ANSWER_TEMPLATE = """Уважаемый(ая) {{ resident_name }}!
-
-Ваше обращение № {{ reg_number }} от {{ registered_date }} рассмотрено {{ department }}.
-
-{{ answer_text | default("") }}
-
-Если вы не согласны с ответом, вы можете обжаловать его в порядке, установленном законодательством Российской Федерации.
-
-Исполнитель: {{ clerk }}"""
 
 
 def _search_text(*parts: str | None) -> str:
@@ -364,7 +353,35 @@ async def mark_no_answer(session: AsyncSession, *, appeal: Appeal, actor: User, 
     appeal.no_answer_reason = msgid
     appeal.flagged_obscene = appeal.flagged_obscene or reason == "obscene"
     await _move(session, appeal, Status.NO_ANSWER_REQUIRED, actor_id=actor.id, notify=False, reason=reason)
-    await _notify_people(session, appeal, notices.LeftWithoutAnswer(appeal_id=appeal.id, number=appeal.reg_number, reason_msgid=msgid))
+    if reason == "obscene":  # art. 11 p. 3: the citizen is told that abuse of the right is inadmissible
+        notice: Notice = notices.AbuseInadmissible(appeal_id=appeal.id, number=appeal.reg_number)
+    else:
+        notice = notices.LeftWithoutAnswer(appeal_id=appeal.id, number=appeal.reg_number, reason_msgid=msgid)
+    await _notify_people(session, appeal, notice)
+
+
+async def forward_crime_report(session: AsyncSession, *, appeal: Appeal, actor: User, to: str, now: datetime | None = None) -> None:
+    """Forward an appeal left without an answer for want of a name or a reply address to the
+    body competent for the crime it reports (art. 11 p. 1); where it went is recorded and
+    audited. The law gives no notice to the citizen here: there is no address to send it to."""
+    if appeal.redirected_at is not None and appeal.status == Status.NO_ANSWER_REQUIRED.value:
+        raise Conflict(N_("This appeal has already been forwarded to {to}."), to=appeal.redirected_to or "—")
+    if not rules.can_forward_as_crime_report(
+        kind=Kind(appeal.kind), status=Status(appeal.status), no_answer_reason=appeal.no_answer_reason, forwarded=False
+    ):
+        raise Conflict(N_(
+            "Only a formal appeal left without an answer because it gives no name or no reply address can be "
+            "forwarded as a report of a crime (59-FZ art. 11 p. 1)."
+        ))
+    body = " ".join(to.split())
+    if len(body) < 2:
+        raise Invalid(N_("Name the body the appeal is forwarded to."))
+    appeal.route_to_competent_body = True
+    appeal.redirected_to, appeal.redirected_at = body, now or utcnow()
+    await audit.record(
+        session, action="appeal.crime_report_forwarded", object_type="appeal", object_id=appeal.id, actor_id=actor.id,
+        municipality_id=appeal.municipality_id, after={"to": appeal.redirected_to},
+    )
 
 
 async def _roles(session: AsyncSession, user_id: int, municipality_id: int) -> list[str]:
@@ -393,25 +410,16 @@ async def merge(session: AsyncSession, *, appeal: Appeal, into: Appeal, actor: U
         )
 
 
-def _template_context(appeal: Appeal, town: Municipality, department: Department | None, clerk: User) -> dict[str, Any]:
-    tz = policy_for(town).tz
-    return {
-        "resident_name": appeal.full_name or "",
-        "reg_number": appeal.reg_number,
-        "registered_date": appeal.registered_at.astimezone(tz).strftime("%d.%m.%Y"),
-        "due_date": appeal.due_at.astimezone(tz).strftime("%d.%m.%Y"),
-        "today": utcnow().astimezone(tz).strftime("%d.%m.%Y"),
-        "clerk": clerk.full_name or clerk.display_name,
-        "department": department.name if department else town.name,
-        "town": town.name,
-        "text": appeal.text,
-    }
+async def _signer(session: AsyncSession, *, town: Municipality, clerk: User, department: Department | None) -> letter.Signer:
+    known = {r.value for r in Role}
+    roles = {Role(r) for r in await _roles(session, clerk.id, town.id) if r in known}
+    return letter.signer_for(town, clerk=clerk, roles=roles, department=department)
 
 
 async def set_answer_template(session: AsyncSession, *, category: AppealCategory, actor: User, body: str | None) -> None:
     """Set (or, with None, clear) a category's answer template, checked in the sandbox first."""
     if body is not None:
-        documents.check_template(body)
+        await documents.check_template_async(body)
     category.answer_template = body
     await audit.record(
         session, action="appeal_category.template", object_type="appeal_category", object_id=category.id,
@@ -424,12 +432,12 @@ async def answer_template(session: AsyncSession, *, category: AppealCategory) ->
     if category.answer_template:
         return category.answer_template
     tpl = await documents.template_for(session, municipality_id=category.municipality_id, key="appeal_answer")
-    return tpl.body if tpl else DEFAULT_ANSWER_TEMPLATE
+    return tpl.body if tpl else letter.DEFAULT_ANSWER_TEMPLATE
 
 
 async def draft_answer(session: AsyncSession, *, appeal: Appeal, actor: User) -> str:
     """The answer's starting text from the category's template (else the town's, else the
-    shared default), rendered in the sandbox."""
+    shared default), rendered in the sandbox; the substance is a placeholder to replace."""
     town = await session.get(Municipality, appeal.municipality_id)
     assert town is not None
     cat = await session.get(AppealCategory, appeal.category_id) if appeal.category_id else None
@@ -437,9 +445,14 @@ async def draft_answer(session: AsyncSession, *, appeal: Appeal, actor: User) ->
         source = await answer_template(session, category=cat)
     else:
         tpl = await documents.template_for(session, municipality_id=town.id, key="appeal_answer")
-        source = tpl.body if tpl else DEFAULT_ANSWER_TEMPLATE
+        source = tpl.body if tpl else letter.DEFAULT_ANSWER_TEMPLATE
     department = await session.get(Department, appeal.department_id) if appeal.department_id else None
-    return documents.render_template(source, _template_context(appeal, town, department, actor))
+    context = letter.template_context(
+        appeal=appeal, town=town, department=department, clerk=actor,
+        signer=await _signer(session, town=town, clerk=actor, department=department),
+        answer_text=letter.ANSWER_TEXT_PLACEHOLDER, today=utcnow(),
+    )
+    return letter.normalized_body(await documents.render_template_async(source, context))
 
 
 @dataclass(frozen=True)
@@ -451,8 +464,8 @@ class AnswerResult:
 async def answer(
     session: AsyncSession, *, appeal: Appeal, actor: User, body: str, files_root: Path, font: Path | None, now: datetime | None = None
 ) -> AnswerResult:
-    """Answer: an outgoing Document with its own number, rendered to PDF, sent to the chat of
-    everyone who reported; the rating request follows."""
+    """Answer: an outgoing Document with its own number, signed as the town set, rendered to
+    a PDF letter and sent to the chat of everyone who reported; the rating request follows."""
     now = now or utcnow()
     if appeal.merged_into_id is not None:
         raise Conflict(N_("This report was merged into another; answer that one."))
@@ -461,28 +474,29 @@ async def answer(
             N_("An appeal that is «{current_msgid}» cannot become «{target_msgid}»."),
             current_msgid=STATUS_TITLES[Status(appeal.status)], target_msgid=STATUS_TITLES[Status.ANSWERED],
         )
+    text = letter.normalized_body(body)
+    if letter.ANSWER_TEXT_PLACEHOLDER in text:
+        raise Invalid(N_("Write the answer on the merits in place of “{placeholder}”."), placeholder=letter.ANSWER_TEXT_PLACEHOLDER)
+    if not text:
+        raise Invalid(N_("The answer is empty."))
     town = await session.get(Municipality, appeal.municipality_id)
     assert town is not None
     department = await session.get(Department, appeal.department_id) if appeal.department_id else None
     tz = policy_for(town).tz
-    signer = actor.full_name or actor.display_name
-    addressee = "\n".join(p for p in (appeal.full_name, appeal.reply_address) if p) or "—"
-    title = f"Ответ на обращение № {appeal.reg_number} от {appeal.registered_at.astimezone(tz):%d.%m.%Y}"
+    signer = await _signer(session, town=town, clerk=actor, department=department)
     doc = await documents.register(
-        session, municipality_id=town.id, direction=Direction.OUTGOING, kind="appeal_answer", title=title, body=body.strip(),
-        requisites={"addressee": addressee, "author": signer, "signer": signer, "appeal": appeal.reg_number,
-                    "department": department.name if department else None},
-        author_id=actor.id, signer_id=actor.id, origin=("appeal", appeal.id), now=now, tz=tz,
+        session, municipality_id=town.id, direction=Direction.OUTGOING, kind="appeal_answer", title=letter.title(appeal, town),
+        body=text,
+        requisites={
+            "addressee": "\n".join(letter.addressee_lines(appeal)), "author": letter.clerk_name(actor),
+            "signer": signer.name, "signer_position": signer.position, "executor": letter.clerk_name(actor),
+            "appeal": appeal.reg_number, "department": department.name if department else None,
+        },
+        author_id=actor.id, signer_id=actor.id if signer.is_clerk else None, origin=("appeal", appeal.id), now=now, tz=tz,
     )
-    content = pdf.PdfContent(
-        header=f"Администрация муниципального образования «{town.name}»" + (f"\n{department.name}" if department else ""),
-        number=f"Исх. № {doc.number}",
-        date=f"от {now.astimezone(tz):%d.%m.%Y}",
-        addressee=addressee,
-        title=title,
-        body=doc.body,
-        signature=f"Исполнитель: {signer}",
-        footer=f"Документ зарегистрирован в системе «Глокал» {now.astimezone(tz):%d.%m.%Y %H:%M}.",
+    assert doc.number is not None
+    content = letter.pdf_content(
+        appeal=appeal, town=town, department=department, clerk=actor, signer=signer, number=doc.number, body=doc.body, now=now,
     )
     stored = await files.save(
         session, root=files_root, municipality_id=town.id, data=pdf.render(content, font=font),

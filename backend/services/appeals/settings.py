@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.calendar import service as calendars
 from backend.core.municipalities.models import Municipality
@@ -32,6 +32,19 @@ class AppealsSettings(BaseModel):
     clerks_see_own_department_only: bool = False
     # Who Open311 clients should contact, shown in discovery.
     open311_contact: str | None = Field(default=None, max_length=200)
+    # Who signs answers (59-FZ art. 10 p. 3: the head of the body, an official or a person
+    # authorised to sign), as the signature block prints them: "Главин Иван Иванович",
+    # "Глава городского округа". Both or neither; with neither, the clerk who answers signs
+    # under a position read from their role. Here rather than in the town's requisites: other
+    # kinds of documents have other signers.
+    signer_name: str | None = Field(default=None, min_length=3, max_length=120)
+    signer_position: str | None = Field(default=None, min_length=3, max_length=200)
+
+    @model_validator(mode="after")
+    def _signer_whole(self) -> AppealsSettings:
+        if (self.signer_name is None) != (self.signer_position is None):
+            raise ValueError("signer_name and signer_position are set together")
+        return self
 
 
 def of(town: Municipality) -> AppealsSettings:

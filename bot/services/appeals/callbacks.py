@@ -34,10 +34,10 @@ class AppealStepCB(CallbackData, prefix="astep"):
     """A dialog button. It names the step it belongs to, so a button left on an older message
     never acts in a later step (a text step's "Start over" must not clear attachments)."""
 
-    step: Literal["kind", "cat", "text", "files", "consent", "name", "addr", "id", "sum", "resume", "rate", "reply"]
+    step: Literal["kind", "cat", "text", "files", "consent", "name", "addr", "id", "sum", "resume", "rate", "reply", "offer"]
     action: Literal[
         "done", "skip", "clear", "use_name", "use_email", "use_postal", "phone", "name", "address",
-        "report", "submit", "cancel", "continue", "restart", "send",
+        "report", "submit", "cancel", "continue", "restart", "send", "discard", "formal", "dismiss",
     ]
 
 

@@ -17,6 +17,7 @@ from annotated_types import MaxLen
 
 from backend.core.identity.service import IdentityCheck
 from backend.core.municipalities.models import Municipality
+from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.services.appeals import rules
 from backend.services.appeals.queries import excerpt
@@ -63,6 +64,12 @@ DRAFT_KEYS = ("town_id", "kind", "category_id", "parts", "files", "address", "la
 RATE_KEYS = ("rate_appeal", "rate_stars")
 REPLY_KEYS = ("reply_appeal", "reply_parts", "reply_files")
 RESUME = "resume"  # the draft's step to return to after a side flow
+# Free text written outside any dialog, kept (with no state) until the person says whether to
+# file it: the parts become the draft's text.
+OFFER = "offer"
+# Outside a dialog, a message of fewer words is small talk ("Привет", "Спасибо"), not a
+# complaint to offer filing; a long paste always has more.
+OFFER_MIN_WORDS = 3
 
 
 def joined(parts: list[str]) -> str:
@@ -77,6 +84,34 @@ def over_by(parts: list[str], new: str, limit: int) -> int:
 
 def is_formal(data: dict[str, Any]) -> bool:
     return Kind(data["kind"]).is_formal
+
+
+def worth_offering(text: str) -> bool:
+    """Whether free text outside a dialog reads like something to file (enough words to read)."""
+    return len(rules.normalize_tokens(text)) >= OFFER_MIN_WORDS and not rules.is_unreadable(text)
+
+
+def offer_text(town: Municipality, parts: list[str]) -> str:
+    """The offer under free text: file it as an appeal or a report, or not."""
+    if len(parts) > 1:
+        return _("Added: the text has {length} characters now. File it with the buttons below, or press “No, thanks”.").format(
+            length=len(joined(parts))
+        )
+    return _(
+        "Shall I pass this on to the administration of {town}? I can file it as a formal appeal under Federal Law 59-FZ (it needs your "
+        "name, a reply address and identification) or as a problem report (quicker, no identification). What you "
+        "wrote becomes its text, and you can add to it."
+    ).format(town=town.name)
+
+
+def unreadable_warning(data: dict[str, Any]) -> str:
+    """A warning for a text without readable words; the person may still go on."""
+    if is_formal(data):
+        return _(
+            "⚠️ This text has no words that can be read. Under article 11 of Federal Law 59-FZ an appeal whose "
+            "text cannot be read is not answered. Add words, press “Start over”, or go on if you are sure."
+        )
+    return _("⚠️ This text has no words that can be read: the service may not understand the problem. Add words or press “Start over”.")
 
 
 def local(moment: datetime, town: Municipality) -> datetime:
@@ -129,7 +164,7 @@ def summary_text(data: dict[str, Any], category: str) -> str:
         location=location_text(data),
         name=data.get("full_name") or "—",
         reply_address=data.get("reply_address") or "—",
-    )
+    ) + ("\n\n" + unreadable_warning(data) if text and rules.is_unreadable(text) else "")
 
 
 def identity_text(check: IdentityCheck) -> str:
@@ -145,19 +180,35 @@ def identity_text(check: IdentityCheck) -> str:
     return "\n".join(lines)
 
 
+# What the person can do to be answered after all, by the automatic ground of art. 11.
+_TO_BE_ANSWERED = {
+    rules.NoAnswerReason.MISSING_NAME: N_("To receive an answer, send a new appeal with your full name and a reply address."),
+    rules.NoAnswerReason.MISSING_REPLY_ADDRESS: N_("To receive an answer, send a new appeal with your full name and a reply address."),
+    rules.NoAnswerReason.UNREADABLE: N_("To receive an answer, write the appeal again in words."),
+}
+
+
 def receipt_text(appeal: Appeal, town: Municipality) -> str:
+    """The receipt: number and time, then one consistent promise: the answer and its date, or
+    why under art. 11 there will be none (and what would change that)."""
     formal = Kind(appeal.kind).is_formal
     lines = [_("Your appeal has been registered.") if formal else _("Your problem report has been registered."), ""]
     lines.append(_("Registration number: {number}").format(number=appeal.reg_number))
     lines.append(_("Registered: {time}").format(time=fmt_time(appeal.registered_at, town)))
     if appeal.answer_required:
         lines.append(_("Answer due by: {date}").format(date=fmt_date(appeal.due_at, town)))
-    else:
-        reason = _(appeal.no_answer_reason) if appeal.no_answer_reason else "—"
         lines.append("")
-        lines.append(_("Under article 11 of Federal Law 59-FZ this appeal will not be answered: {reason}").format(reason=reason))
+        lines.append(_("The answer will come to this chat. Your appeals: /myappeals"))
+        return "\n".join(lines)
+    reason = _(appeal.no_answer_reason) if appeal.no_answer_reason else "—"
     lines.append("")
-    lines.append(_("The answer will come to this chat. Your appeals: /myappeals"))
+    lines.append(_("Under article 11 of Federal Law 59-FZ this appeal will not be answered: {reason}").format(reason=reason))
+    if appeal.route_to_competent_body:
+        lines.append(_("The information about a crime in it will be forwarded to the competent body."))
+    if appeal.no_answer_reason in _TO_BE_ANSWERED:
+        lines.append(_(_TO_BE_ANSWERED[appeal.no_answer_reason]))
+    lines.append("")
+    lines.append(_("Your appeals: /myappeals"))
     return "\n".join(lines)
 
 

@@ -144,6 +144,23 @@ def appeal_resume() -> InlineKeyboardMarkup:
     )
 
 
+def appeal_kept() -> InlineKeyboardMarkup:
+    """/start in the middle of the dialog: the draft is kept; go on with it, or drop it."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_step(_("▶️ Continue"), "resume", "continue"), _step(_("🗑 Discard"), "resume", "discard")]]
+    )
+
+
+def offer_to_file() -> InlineKeyboardMarkup:
+    """Under free text written outside a dialog: file it, as an appeal or as a report, or not."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_step(_("📄 File as an appeal"), "offer", "formal"), _step(_("⚡ File as a problem report"), "offer", "report")],
+            [_step(_("✖️ No, thanks"), "offer", "dismiss")],
+        ]
+    )
+
+
 def my_appeals(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for appeal_id, number in items:

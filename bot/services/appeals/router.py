@@ -2,9 +2,11 @@
 and replying to a request for information. Handlers parse, call the appeals service and
 render; states, limits and texts of the dialog are in `dialog.py`.
 
-The router sits before `profile`: in the dialog's steps it takes the contact (identification)
-and the consent button itself, through the shared steps (bot/steps.py), and then goes on with
-the dialog. Commands, contacts and other routers' buttons pass through it untouched.
+The router sits before `start` and `profile`: in the dialog's steps it takes the contact
+(identification) and the consent button itself, through the shared steps (bot/steps.py), and
+then goes on with the dialog; /start mid-dialog it answers first (the draft is kept) and lets
+pass. Outside the dialog it takes free text to offer filing it, where the town has appeals on.
+Other commands, contacts and other routers' buttons pass through it untouched.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
@@ -31,11 +34,12 @@ from backend.db import utcnow
 from backend.errors import DomainError, Forbidden, Invalid
 from backend.i18n import N_
 from backend.i18n import gettext as _
-from backend.services.appeals import queries, rules
+from backend.services.appeals import permissions, queries, rules
 from backend.services.appeals import service as appeals
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import AppealDraft
 from backend.services.appeals.settings import text_limit
+from backend.runtime import Runtime
 from backend.settings import Settings
 from bot import keyboards as core_keyboards
 from bot import steps
@@ -119,7 +123,10 @@ def _over_limit_text(over: int, limit: int, kept: int) -> str:
 # --- the steps: each asks its question and sets its state ---------------------------------------
 
 
-async def _begin(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
+async def _begin(
+    message: Message, state: FSMContext, session: AsyncSession, user: User, *, parts: list[str] | None = None, kind: Kind | None = None
+) -> None:
+    """A new draft: its kind first, or (kind given) its category; `parts` pre-fill its text."""
     if await state.get_state() in AppealForm.__all_states_names__ or (await state.get_data()).get(dialog.RESUME):
         await message.answer(_("You have an unfinished appeal. Continue it or start over?"), reply_markup=keyboards.appeal_resume())
         return
@@ -130,9 +137,17 @@ async def _begin(message: Message, state: FSMContext, session: AsyncSession, use
     if not await queries.categories(session, municipality_id=town.id):
         await message.answer(_("{town} does not take appeals through the bot yet.").format(town=town.name))
         return
-    await state.set_state(AppealForm.kind)
-    await state.set_data({"town_id": town.id, "parts": [], "files": []})
-    await message.answer(dialog.kind_prompt(town), reply_markup=keyboards.appeal_kinds())
+    parts = parts or []
+    limit = text_limit(town)
+    if len(dialog.joined(parts)) > limit:
+        await message.answer(_over_limit_text(len(dialog.joined(parts)) - limit, limit, 0))
+        parts = []
+    await state.set_data({"town_id": town.id, "parts": parts, "files": [], **({"kind": kind.value} if kind else {})})
+    if kind is None:
+        await state.set_state(AppealForm.kind)
+        await message.answer(dialog.kind_prompt(town), reply_markup=keyboards.appeal_kinds())
+    else:
+        await _ask_category(message, state, session, user)
 
 
 async def _ask_kind(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -299,10 +314,54 @@ async def appeal_cmd(message: Message, state: FSMContext, session: AsyncSession,
     await _begin(message, state, session, user)
 
 
+async def appeals_here(event: Message | CallbackQuery, session: AsyncSession, runtime: Runtime, user: User | None = None) -> bool | dict:
+    """Filter: the person is in a town that has appeals on (the town goes to the handler);
+    elsewhere the update passes on, to /start or the fallback, instead of the service gate's
+    "not available"."""
+    town = await users.current_town(session, user=user) if user is not None else None
+    if town is None or not runtime.registry.is_on(permissions.SLUG, town):
+        return False
+    return {"town": town}
+
+
+async def start_mid_dialog(message: Message, state: FSMContext) -> None:
+    """/start while an appeal is being written: say that the draft is kept and offer to go
+    on or drop it; then /start does what it always does (the deep link included)."""
+    await message.answer(_("You have an unfinished appeal; it is kept. Continue it, or discard it?"), reply_markup=keyboards.appeal_kept())
+    raise SkipHandler
+
+
+async def offer_to_file(message: Message, state: FSMContext, town: Municipality) -> None:
+    """Free text outside any dialog (a complaint written straight into the chat, a long
+    paste): offer to file it as an appeal or a report, the text pre-filled."""
+    assert message.text is not None
+    parts = [*(await state.get_data()).get(dialog.OFFER, []), message.text.strip()]
+    await state.update_data({dialog.OFFER: parts})
+    await message.answer(dialog.offer_text(town, parts), reply_markup=keyboards.offer_to_file())
+
+
+async def offer_choice(query: CallbackQuery, callback_data: AppealStepCB, state: FSMContext, session: AsyncSession, user: User) -> None:
+    """The answer to the offer: start the dialog with the text as its first part, or not."""
+    parts = (await state.get_data()).get(dialog.OFFER)
+    if not parts:
+        await query.answer(_("This button is no longer active. Send /start for a fresh menu."), show_alert=True)
+        return
+    message = await _close(query)
+    await state.set_data({})
+    if callback_data.action == "dismiss":
+        await message.answer(_("All right, nothing was sent. The menu: /start, all commands: /help"))
+        return
+    await _begin(message, state, session, user, parts=parts, kind=Kind.REPORT if callback_data.action == "report" else None)
+
+
 
 async def resume(query: CallbackQuery, callback_data: AppealStepCB, state: FSMContext, session: AsyncSession, user: User) -> None:
     """Continue the unfinished draft where it stopped, or throw it away and start again."""
     message = await _close(query)
+    if callback_data.action == "discard":
+        await state.clear()
+        await message.answer(_("The unfinished appeal has been discarded."), reply_markup=ReplyKeyboardRemove())
+        return
     if callback_data.action == "restart":
         await state.clear()
         await _begin(message, state, session, user)
@@ -344,10 +403,10 @@ async def text_part(message: Message, state: FSMContext, session: AsyncSession) 
         await message.answer(_over_limit_text(over, limit, len(dialog.joined(parts))), reply_markup=keyboards.appeal_text(bool(parts)))
         return
     parts = [*parts, new]
-    await message.answer(
-        _("Got it: {length} of {limit} characters. Send more, or press “Done”.").format(length=len(dialog.joined(parts)), limit=limit),
-        reply_markup=keyboards.appeal_text(True),
-    )
+    text = _("Got it: {length} of {limit} characters. Send more, or press “Done”.").format(length=len(dialog.joined(parts)), limit=limit)
+    if rules.is_unreadable(dialog.joined(parts)):
+        text += "\n\n" + dialog.unreadable_warning(await state.get_data())
+    await message.answer(text, reply_markup=keyboards.appeal_text(True))
     await state.update_data(parts=parts)
 
 
@@ -813,7 +872,12 @@ def create_router() -> Router:
     r.message.register(cancel_cmd, Command("cancel"), StateFilter(None, *MINE))
     r.message.register(cancel_cmd, I18nText(core_keyboards.CANCEL), StateFilter(*MINE))
     r.callback_query.register(cancel_button, AppealStepCB.filter(F.action == "cancel"))
-    r.callback_query.register(resume, _step("resume", "continue", "restart"), StateFilter(*MINE))
+    r.callback_query.register(resume, _step("resume", "continue", "restart", "discard"), StateFilter(*MINE))
+    # The router sits before /start: mid-dialog, /start first says the draft is kept.
+    r.message.register(start_mid_dialog, CommandStart(), StateFilter(AppealForm), appeals_here)
+    # Free text with no dialog going: offered for filing (short small talk goes on to the fallback).
+    r.message.register(offer_to_file, StateFilter(None), FREE_TEXT, F.text.func(dialog.worth_offering), appeals_here)
+    r.callback_query.register(offer_choice, _step("offer", "formal", "report", "dismiss"), StateFilter(None))
 
     # The dialog, step by step.
     r.callback_query.register(choose_kind, AppealKindCB.filter(), AppealForm.kind)

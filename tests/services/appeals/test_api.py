@@ -17,6 +17,7 @@ from backend.core.files.models import StoredFile
 from backend.core.notifications.models import OutboxMessage
 from backend.core.users.models import Role
 from backend.services.appeals import jobs as appeal_jobs
+from backend.services.appeals import letter
 from backend.services.appeals import queries
 from backend.services.appeals import service as appeals
 from backend.services.appeals.models import Appeal, AppealCategory, AppealReminder
@@ -186,8 +187,8 @@ async def test_answer_is_a_registered_document_with_cyrillic_pdf_sent_to_chat(cl
     h = tma(runtime, a["clerk"])
     url = f"{_base(world, 'a')}/appeals/{a['appeal'].id}"
     draft = (await client.get(f"{url}/answer-draft", headers=h)).json()["body"]
-    assert draft.startswith("Уважаемый(ая) Жителева Анна!") and a["appeal"].reg_number in draft and "Клерков A" in draft
-    body = draft + "\nМусор вывезен, график вывоза восстановлен."
+    assert draft.startswith("Здравствуйте, Анна!") and a["appeal"].reg_number in draft and letter.ANSWER_TEXT_PLACEHOLDER in draft
+    body = draft.replace(letter.ANSWER_TEXT_PLACEHOLDER, "Мусор вывезен, график вывоза восстановлен.")
     r = await client.post(f"{url}/answer", json={"body": body}, headers=h)
     assert r.status_code == 200, r.text
     card = r.json()
@@ -418,7 +419,7 @@ async def test_category_answer_template_is_sandboxed_and_used(client, runtime):
     r = await client.put(url, json={"body": "Уважаемый(ая) {{ resident_name }}! По обращению {{ reg_number }}: {{ answer_text | default('') }}"}, headers=tma(runtime, head))
     assert r.status_code == 200
     draft = await client.get(f"{_base(world, 'a')}/appeals/{a['appeal'].id}/answer-draft", headers=tma(runtime, a["clerk"]))
-    assert draft.json()["body"] == f"Уважаемый(ая) Жителева Анна! По обращению {a['appeal'].reg_number}:"
+    assert draft.json()["body"] == f"Уважаемый(ая) Жителева Анна! По обращению {a['appeal'].reg_number}: {letter.ANSWER_TEXT_PLACEHOLDER}"
 
 
 async def test_forget_keeps_appeals_without_personal_data(client, runtime):

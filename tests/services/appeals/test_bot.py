@@ -504,8 +504,9 @@ async def test_unanswerable_appeal_receipt_gives_the_reason(harness, runtime):
         "Your appeal has been registered.\n\n"
         f"Registration number: {appeal.reg_number}\n"
         f"Registered: {registered:%d.%m.%Y %H:%M}\n\n"
-        "Under article 11 of Federal Law 59-FZ this appeal will not be answered: The appeal does not give the citizen's name.\n\n"
-        "The answer will come to this chat. Your appeals: /myappeals"
+        "Under article 11 of Federal Law 59-FZ this appeal will not be answered: The appeal does not give the citizen's name.\n"
+        "To receive an answer, send a new appeal with your full name and a reply address.\n\n"
+        "Your appeals: /myappeals"  # and no promise of an answer in this chat
     )
 
 
