@@ -549,7 +549,7 @@ async def resident(tg: Telegram, api: BotAPI, chat: int, args: argparse.Namespac
             last_message = call.message_id
         return call
 
-    await step(await tg.send_text(chat, "start", f"/start {TOWN}"), has_callback("menu:appeal"))
+    await step(await tg.send_text(chat, "start", f"/start {TOWN}"), has_callback("amenu:new"))
     kinds = await step(await tg.send_text(chat, "appeal", "/appeal"), has_callback("akind:"))
     cats = await step(await tg.press(chat, "kind", "akind:report", kinds.message_id if kinds else last_message), has_callback("acat:"))
     if cats is not None:
@@ -940,9 +940,11 @@ class Rehearsal:
 
     def jobs_once(self) -> dict[str, dict[str, int]]:
         """Slots run across replicas against slots elapsed, per scheduled job."""
-        from backend.jobs import ALL_JOBS  # the periods only: configuration, not the update path
+        from backend import installed  # the periods only: configuration, not the update path
+        from backend.jobs import all_jobs
+        from bot.main import BOT_JOB_PERIODS
 
-        periods = {j.id: j.every_seconds for j in ALL_JOBS}
+        periods = {j.id: j.every_seconds for j in all_jobs(installed.registry())} | BOT_JOB_PERIODS
         start = min((t for r in self.replicas for t in r.started), default=self.wall_start)
         now = time.time()
         out: dict[str, dict[str, int]] = {}

@@ -61,6 +61,9 @@ def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN0
     return create_app(runtime, routers=routers), bot, dp
 
 
+BOT_JOB_PERIODS = {"bot.replies.resend": 5, "bot.inbox.sweep": 2}
+
+
 def bot_jobs(dp) -> list[Job]:  # noqa: ANN001
     """The bot's own scheduled work: replies whose sender died, and (at scale) chat queues
     whose requests are gone."""
@@ -72,9 +75,9 @@ def bot_jobs(dp) -> list[Job]:  # noqa: ANN001
     async def sweep(_runtime: Runtime) -> None:
         await inbox.sweep()
 
-    jobs = [Job(id="bot.replies.resend", func=resend, every_seconds=5)]
+    jobs = [Job(id="bot.replies.resend", func=resend, every_seconds=BOT_JOB_PERIODS["bot.replies.resend"])]
     if inbox.shared:
-        jobs.append(Job(id="bot.inbox.sweep", func=sweep, every_seconds=2))
+        jobs.append(Job(id="bot.inbox.sweep", func=sweep, every_seconds=BOT_JOB_PERIODS["bot.inbox.sweep"]))
     return jobs
 
 
