@@ -174,14 +174,7 @@ def app_stack(settings: Settings, used_update_ids: Callable[[], range]) -> Stack
 
     async def close() -> None:
         await client.aclose()
-        if isinstance(runtime.kv, RedisKV):
-            # Dedupe keys live 24 h; drop exactly the ones this run may have claimed.
-            redis, prefix, ids = runtime.kv.redis, runtime.kv.prefix, used_update_ids()
-            for start in range(ids.start, ids.stop, 1000):
-                chunk = range(start, min(start + 1000, ids.stop))
-                await redis.delete(*(f"{prefix}update:{bot.id}:{i}" for i in chunk))
         await dp.storage.close()
-        await dp.fsm.events_isolation.close()
         await runtime.close()
 
     return Stack("app", "app: POST /telegram/webhook", api, feed, close)

@@ -18,6 +18,7 @@ from backend.runtime import Runtime
 from backend.settings import Settings
 from bot import errors
 from bot.component import BotComponent
+from bot.filters import inline_magic_filters
 from bot.middlewares import Handler, ObservabilityMiddleware, ThrottlingMiddleware, UpdateTransaction, UserMiddleware
 from bot.replies import CapturingSession, Replies
 from bot.routers import fallback, profile, start
@@ -67,8 +68,15 @@ def create_dispatcher(runtime: Runtime, replies: Replies, *, components: tuple[B
         storage=DatabaseStorage(runtime.sessionmaker), events_isolation=DisabledEventIsolation(), disable_fsm=True,
         runtime=runtime, settings=runtime.settings, components=components,
     )
+    storage = dp.fsm.storage
+    assert isinstance(storage, DatabaseStorage)
+
+    def dialog_key(bot: Bot, data: dict[str, Any]) -> str | None:
+        context = dp.fsm.resolve_event_context(bot, data)
+        return storage.key_builder.build(context.key) if context is not None else None
+
     dp.update.outer_middleware(ObservabilityMiddleware(runtime))
-    dp.update.outer_middleware(UpdateTransaction(runtime, replies))
+    dp.update.outer_middleware(UpdateTransaction(runtime, replies, dialog_key))
     dp.update.outer_middleware(ThrottlingMiddleware(runtime))
     dp.update.outer_middleware(UserMiddleware(runtime))
     dp.update.outer_middleware(dp.fsm)
@@ -85,4 +93,5 @@ def create_dispatcher(runtime: Runtime, replies: Replies, *, components: tuple[B
         router.callback_query.middleware(gate)
         dp.include_router(router)
     dp.include_routers(start.create_router(), profile.create_router(), fallback.create_router())
+    inline_magic_filters(dp)
     return dp

@@ -133,4 +133,5 @@ class BotRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=30)
         await self.inbox.close()
+        await self.dp["replies"].flush()
         await self.bot.session.close()

@@ -9,11 +9,12 @@ from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from backend.core.users import service as users
+from backend.core.dialogs import service as dialogs
 from backend.core.transport import service as transport
 from backend.i18n import gettext as _
 from backend.i18n import normalize_locale, set_locale, use_locale
@@ -86,19 +87,24 @@ class UpdateTransaction(BaseMiddleware):
     handled and its replies stored in the same transaction; after commit the replies are sent.
     """
 
-    def __init__(self, runtime: Runtime, replies: Replies) -> None:
+    def __init__(self, runtime: Runtime, replies: Replies, dialog_key: Callable[[Bot, dict[str, Any]], str | None]) -> None:
         self.sessionmaker = runtime.sessionmaker
+        self.dialog_key = dialog_key  # the FSM storage's key of the update's dialog, if it has one
         self.metrics = runtime.metrics
         self.replies = replies
         self.lease = timedelta(seconds=runtime.settings.REPLY_LEASE)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        delivery: Delivery = data.get("delivery") or Delivery.of(data["bot"], event)
+        bot = data["bot"]
+        delivery: Delivery = data.get("delivery") or Delivery.of(bot, event)
+        dialog_key = self.dialog_key(bot, data)
         capture = Capture()
         async with self.sessionmaker() as session:
             try:
-                gate = await transport.begin(session, account=delivery.account, update_id=delivery.update_id, chat=delivery.chat)
+                gate = await transport.begin(
+                    session, account=delivery.account, update_id=delivery.update_id, chat=delivery.chat, dialog_key=dialog_key
+                )
                 if gate.handled:
                     await session.rollback()
                     delivery.duplicate = True
@@ -107,6 +113,8 @@ class UpdateTransaction(BaseMiddleware):
                 if not gate.locked or (gate.earlier_waiting and not delivery.queued):
                     await session.rollback()
                     raise Requeue(delivery)
+                if gate.dialog is not None:
+                    dialogs.prime(session, gate.dialog)
                 data["session"] = session
                 capture_token, session_token = replies.current.set(capture), update_session.set(session)
                 try:
@@ -114,13 +122,10 @@ class UpdateTransaction(BaseMiddleware):
                 finally:
                     replies.current.reset(capture_token)
                     update_session.reset(session_token)
-                await transport.finish(session, account=delivery.account, update_id=delivery.update_id, chat=delivery.chat)
-                batch_id = None
-                if capture.calls:
-                    batch_id = await transport.add_batch(
-                        session, account=delivery.account, chat=delivery.chat, update_id=delivery.update_id,
-                        calls=[replies.dump(c) for c in capture.calls], lease=self.lease,
-                    )
+                await transport.finish(
+                    session, account=delivery.account, update_id=delivery.update_id, chat=delivery.chat,
+                    replies=[replies.dump(c) for c in capture.calls] or None, lease=self.lease,
+                )
                 await session.commit()
             except BaseException:
                 await session.rollback()
@@ -129,8 +134,8 @@ class UpdateTransaction(BaseMiddleware):
             delivery.committed = True
             for callback in session.info.pop("after_commit", []):
                 await callback()
-        if batch_id is not None:
-            await self.replies.send(data["bot"], batch_id, capture.calls)
+        if capture.calls:
+            await self.replies.send(bot, (delivery.account, delivery.update_id), capture.calls)
         return result
 
 

@@ -3,11 +3,11 @@
 While an update is handled, the bot's session does not send what the handlers ask for: every
 call that changes what a person sees (sendMessage, editMessage…, answerCallbackQuery,
 setMyCommands, …) is captured, and the handler gets a placeholder result. The update's
-transaction stores the captured calls beside its effects (`OutboundBatch`); after commit they
-are sent in order, and the batch is marked sent. Reads (getFile, getMe, …) and downloads go
-through at once. A crash between commit and send leaves the batch for whoever finds its lease
-expired (`resend_due`), so no reply is lost; the one call that may have been in flight when a
-sender died is sent again and reported as uncertain, the only duplicate the design allows.
+transaction stores the captured calls with its "handled" mark (`InboundUpdate.replies`); after
+commit they are sent in order and recorded as sent. Reads (getFile, getMe, …) and downloads go
+through at once. A crash between commit and send leaves the replies for whoever finds their
+lease expired (`resend_due`), so no reply is lost; the call that may have been in flight when
+a sender died is sent again and reported as uncertain, the only duplicate the design allows.
 
 Handlers therefore must not rely on a call's result (a sent message's id, say): they get a
 placeholder. None does today.
@@ -15,6 +15,7 @@ placeholder. None does today.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import AsyncGenerator
@@ -186,50 +187,79 @@ async def _send_calls(bot: Bot, session: BaseSession, calls: list[TelegramMethod
 
 
 class Replies:
-    """Sends captured replies after commit, and resends batches whose sender died."""
+    """Sends an update's replies after its commit, records them sent, and resends those whose
+    sender died.
+
+    "Sent" is recorded in small groups, a few milliseconds after the fact, in one UPDATE for
+    every update answered meanwhile: one commit per update would cost more than the rest of the
+    update's handling. A crash in those milliseconds leaves those replies due; they are sent
+    again once their lease runs out and counted as uncertain, like a call in flight.
+    """
+
+    FLUSH_AFTER = 0.02  # seconds a "sent" waits to be recorded with others
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], metrics: Metrics, *, lease: timedelta) -> None:
         self.sessionmaker = sessionmaker
         self.metrics = metrics
         self.lease = lease
-        self.bots: dict[int, Bot] = {}  # by account (the bot's id), for batches picked up later
+        self.bots: dict[int, Bot] = {}  # by account (the bot's id), for replies picked up later
+        self._sent: list[transport.Key] = []
+        self._flush: asyncio.Task[None] | None = None
 
     def add_bot(self, bot: Bot) -> None:
         self.bots[bot.id] = bot
 
-    async def _progress(self, batch_id: int, total: int, outcome: Outcome) -> None:
-        async with unit_of_work(self.sessionmaker) as s:
-            await transport.set_synchronous_commit_off(s)
-            await transport.record_progress(
-                s, batch_id=batch_id, done=outcome.done, total=total, error=outcome.error, retry_at=outcome.retry_at
-            )
-
-    async def send(self, bot: Bot, batch_id: int, calls: list[TelegramMethod[Any]], *, start: int = 0) -> None:
-        """Send a committed batch (its calls already in hand) and record the result."""
-        total = len(calls)
+    async def send(self, bot: Bot, key: transport.Key, calls: list[TelegramMethod[Any]], *, start: int = 0) -> None:
+        """Send an update's committed replies (its calls already in hand) and record the result."""
         session = bot.session.inner if isinstance(bot.session, CapturingSession) else bot.session
-        outcome = await _send_calls(bot, session, calls, start, lambda done: self._progress(batch_id, total, Outcome(done)))
-        await self._progress(batch_id, total, outcome)
-        if outcome.done < total:
-            self.metrics.replies.labels("retry").inc()
-            log.warning("replies of batch %s wait for a retry: %s", batch_id, outcome.error)
+
+        async def progress(done: int) -> None:
+            async with unit_of_work(self.sessionmaker) as s:
+                await transport.record_progress(s, key=key, done=done)
+
+        outcome = await _send_calls(bot, session, calls, start, progress)
+        if outcome.done >= len(calls):
+            self._sent.append(key)
+            if self._flush is None:
+                self._flush = asyncio.create_task(self._record_sent())
+            return
+        async with unit_of_work(self.sessionmaker) as s:
+            await transport.record_progress(s, key=key, done=outcome.done, error=outcome.error, retry_at=outcome.retry_at)
+        self.metrics.replies.labels("retry").inc()
+        log.warning("replies of update %s wait for a retry: %s", key[1], outcome.error)
+
+    async def _record_sent(self) -> None:
+        try:
+            await asyncio.sleep(self.FLUSH_AFTER)
+            await self.flush()
+        finally:
+            self._flush = None
+
+    async def flush(self) -> None:
+        """Record as sent every reply sent so far (on a timer, and when stopping)."""
+        while self._sent:
+            keys, self._sent = self._sent[:500], self._sent[500:]
+            async with unit_of_work(self.sessionmaker) as s:
+                await transport.set_synchronous_commit_off(s)
+                await transport.mark_sent(s, keys=keys)
 
     async def resend_due(self) -> int:
-        """Send the batches whose lease ran out (their sender died or failed); returns how many."""
+        """Send the replies whose lease ran out (their sender died or failed); returns how many updates'."""
         async with unit_of_work(self.sessionmaker) as s:
-            due = [(b.id, b.account, b.calls, b.done, b.uncertain) for b in await transport.claim_due(s, now=utcnow(), lease=self.lease)]
-        for batch_id, account, calls, done, uncertain in due:
-            bot = self.bots.get(account)
+            due = [((r.account, r.update_id), r.replies or [], r.replies_done, r.replies_uncertain)
+                   for r in await transport.claim_due(s, now=utcnow(), lease=self.lease)]
+        for key, calls, done, uncertain in due:
+            bot = self.bots.get(key[0])
             if bot is None:
-                continue  # another bot's batch: the replica serving it sends it once its lease runs out
+                continue  # another bot's: the replica serving it sends it once its lease runs out
             if uncertain:
                 self.metrics.replies.labels("uncertain").inc()
-                log.warning("batch %s: its sender died with a call in flight; sending from call %s again", batch_id, done)
+                log.warning("update %s: its replies' sender died; sending from call %s again", key[1], done)
             try:
                 rebuilt = [load(c) for c in calls]
             except Exception as exc:  # noqa: BLE001 - a call this version cannot rebuild: never retried
                 async with unit_of_work(self.sessionmaker) as s:
-                    await transport.record_progress(s, batch_id=batch_id, done=done, total=len(calls), error=str(exc), failed=True)
+                    await transport.record_progress(s, key=key, done=done, error=str(exc), failed=True)
                 continue
-            await self.send(bot, batch_id, rebuilt, start=done)
+            await self.send(bot, key, rebuilt, start=done)
         return len(due)

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from backend.core.transport.models import InboundUpdate, OutboundBatch
+from backend.core.transport.models import InboundUpdate
 from backend.core.users.models import User
 from backend.services.appeals.models import Appeal
 from backend.services.appeals.rules import parse_reg_number
@@ -232,8 +232,8 @@ async def test_killed_mid_way_loses_nothing_and_repeats_nothing(runtime, setting
     async with runtime.sessionmaker() as s:
         rows = (await s.execute(select(User.telegram_id, Appeal.reg_number).join(Appeal, Appeal.author_id == User.id))).all()
         waiting = await s.scalar(select(func.count()).select_from(InboundUpdate).where(InboundUpdate.handled_at.is_(None)))
-        uncertain = list(await s.scalars(select(OutboundBatch).where(OutboundBatch.uncertain.is_(True))))
-        unsent = await s.scalar(select(func.count()).select_from(OutboundBatch).where(OutboundBatch.sent_at.is_(None)))
+        uncertain = list(await s.scalars(select(InboundUpdate).where(InboundUpdate.replies_uncertain.is_(True))))
+        unsent = await s.scalar(select(func.count()).select_from(InboundUpdate).where(InboundUpdate.replies_due_at.is_not(None)))
     per_resident = Counter(t for t, _ in rows)
     assert sorted(per_resident) == ids and set(per_resident.values()) == {1}, "one report per resident"
     numbers = sorted(parse_reg_number(n).seq for _, n in rows)
@@ -252,7 +252,7 @@ async def test_killed_mid_way_loses_nothing_and_repeats_nothing(runtime, setting
         assert RECEIPT.search(texts[0]).group(1) == number_of[chat]
     assert waiting == 0 and unsent == 0
     # The batch whose receipt was in flight was resent and reported as uncertain.
-    assert any(killed_on_receipt[0] in str(b.calls) for b in uncertain)
+    assert any(killed_on_receipt[0] in str(b.replies) for b in uncertain)
 
 
 async def test_sigterm_finishes_the_update_in_flight_and_exits_0(runtime, settings, tmp_path):

@@ -1,14 +1,14 @@
-"""The transport between a messenger and the app: updates received, and the calls that carry
-the app's replies out.
+"""The transport between a messenger and the app: updates received, and the replies each one
+produced.
 
-`InboundUpdate` is the record that an update was handled (written in the same transaction as
-the update's effects, so "handled" and "its effects" commit or vanish together), and at scale
-the queue of a chat's updates waiting their turn. `OutboundBatch` holds the replies an update
-produced, written in that same transaction and sent after commit; a batch whose sender died
-is sent by whoever finds its lease expired.
+One row per update (`InboundUpdate`). It is written in the same transaction as the update's
+effects, so "handled", the effects and the replies that report them commit or vanish together;
+at scale it is also the queue of a chat's updates waiting their turn. The replies are the
+channel's calls in order, sent after commit; `replies_due_at` is set while some are unsent
+(a lease: a sender that died is replaced once it runs out).
 
-Both are channel-neutral: the channel (telegram) and the account on it (the bot's id) are
-columns, the payloads are the channel's own JSON, opaque to the backend.
+Channel-neutral: the account on the channel (the bot's id) is a column, the payloads are the
+channel's own JSON, opaque to the backend.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, SmallInteger, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
@@ -30,7 +30,12 @@ class InboundUpdate(Base):
             "ix_inbound_update_waiting", "account", "chat", "update_id",
             sqlite_where=text("handled_at IS NULL"), postgresql_where=text("handled_at IS NULL"),
         ),
-        Index("ix_inbound_update_received", "received_at"),
+        # Replies whose sender may be gone.
+        Index(
+            "ix_inbound_update_replies_due", "replies_due_at",
+            sqlite_where=text("replies_due_at IS NOT NULL"), postgresql_where=text("replies_due_at IS NOT NULL"),
+        ),
+        Index("ix_inbound_update_handled", "handled_at"),
     )
 
     account: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # the bot's id
@@ -39,28 +44,14 @@ class InboundUpdate(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kept only while it waits
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str | None] = mapped_column(String(16))  # handled, failed, dropped
+    outcome: Mapped[str | None] = mapped_column(String(16))  # handled, failed
 
-
-class OutboundBatch(Base):
-    __tablename__ = "outbound_batch"
-    __table_args__ = (
-        Index("ix_outbound_batch_due", "lease_until", sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
-              postgresql_where=text("sent_at IS NULL AND failed_at IS NULL")),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[int] = mapped_column(BigInteger)
-    chat: Mapped[int | None] = mapped_column(BigInteger)
-    update_id: Mapped[int | None] = mapped_column(BigInteger)
-    calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # the channel's calls, in order
-    done: Mapped[int] = mapped_column(SmallInteger, default=0)  # calls confirmed sent
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    lease_until: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
-    # A sender died with a call in flight: Telegram may or may not have it. Sent again, and
-    # reported, because it is the one duplicate the design allows.
-    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(500))
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # the channel's calls, in order
+    replies_done: Mapped[int] = mapped_column(SmallInteger, default=0)  # calls confirmed sent
+    replies_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # unsent: when another may take over
+    replies_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replies_attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # A sender died with a call in flight: the messenger may or may not have it. Sent again,
+    # and reported, because it is the one duplicate the design allows.
+    replies_uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    replies_error: Mapped[str | None] = mapped_column(String(500))

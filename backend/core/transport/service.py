@@ -3,26 +3,30 @@
 An update's handling is one transaction. Its first statement is `begin`: on PostgreSQL it takes
 the chat's advisory lock for the transaction (so a chat's updates are handled one at a time,
 whichever replica got them, and a dead replica's lock is gone the moment its connection is);
-on both engines it learns whether this update was handled already and whether an earlier update
-of the chat is waiting. Its last statements are `finish` (the update is handled) and
-`add_batch` (the replies it produced), so "handled", the effects and the replies commit or
-vanish together: a redelivered update whose first handling did not commit is handled again,
-one that committed has no second effect.
+on both engines it learns whether this update was handled already, whether an earlier update
+of the chat is waiting, and the chat's dialog state (one round trip). Its last statement is
+`finish`: the update is handled, with the replies it produced, so "handled", the effects and
+the replies commit or vanish together: a redelivered update whose first handling did not
+commit is handled again, one that committed has no second effect.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, select, text, update
+from sqlalchemy import JSON, bindparam, delete, select, text, tuple_, update
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.transport.models import InboundUpdate, OutboundBatch
-from backend.db import utcnow
+from backend.core.dialogs.service import Prefetched
+from backend.core.transport.models import InboundUpdate
+from backend.db import UTCDateTime, utcnow
 
 LEASE = timedelta(seconds=30)  # a batch not reported sent by then is sent by someone else
 KEEP_HANDLED = timedelta(days=3)  # Telegram redelivers for up to 24 hours
@@ -43,48 +47,86 @@ class Gate:
     locked: bool  # this transaction holds the chat (always true on the single-process SQLite default)
     handled: bool  # the update was handled already: nothing to do
     earlier_waiting: bool  # an earlier update of the chat waits in the queue: it goes first
+    dialog: Prefetched | None = None  # the chat's dialog row, read in the same round trip (dialog_key given)
 
 
-async def begin(session: AsyncSession, *, account: int, update_id: int, chat: int | None) -> Gate:
+# The two statements every update runs are written out once, as text with typed parameters:
+# building them as expressions per update cost more than the rest of the update's handling.
+_HANDLED = "EXISTS (SELECT 1 FROM inbound_update WHERE account = :account AND update_id = :update_id AND handled_at IS NOT NULL)"
+_EARLIER = ("EXISTS (SELECT 1 FROM inbound_update WHERE account = :account AND chat = :chat AND handled_at IS NULL"
+            " AND update_id < :update_id)")
+_DIALOG = ", ".join(f"(SELECT {c} FROM dialog_state WHERE key = :dialog_key) AS dialog_{c}" for c in ("updated_at", "state", "data"))
+_DIALOG_TYPES = {"dialog_updated_at": UTCDateTime(), "dialog_data": JSON()}
+
+
+def _gate_sql(*, lock: bool, dialog: bool) -> TextClause | TextualSelect:
+    columns = ["pg_try_advisory_xact_lock(:lock_key) AS locked"] if lock else []
+    columns += [f"{_HANDLED} AS handled", f"{_EARLIER} AS earlier"]
+    if dialog:
+        columns.append(_DIALOG)
+    stmt = text("SELECT " + ", ".join(columns))
+    return stmt.columns(**_DIALOG_TYPES) if dialog else stmt
+
+
+_GATES = {(lock, dialog): _gate_sql(lock=lock, dialog=dialog) for lock in (False, True) for dialog in (False, True)}
+
+
+async def begin(
+    session: AsyncSession, *, account: int, update_id: int, chat: int | None, dialog_key: str | None = None
+) -> Gate:
     """The update transaction's first statement (one round trip): take the chat, and learn
-    whether the update is done and whether an earlier one of its chat waits."""
-    handled = (
-        select(literal(1)).where(
-            InboundUpdate.account == account, InboundUpdate.update_id == update_id, InboundUpdate.handled_at.is_not(None)
-        ).exists()
-    )
-    earlier = (
-        select(literal(1)).where(
-            InboundUpdate.account == account, InboundUpdate.chat == chat, InboundUpdate.handled_at.is_(None),
-            InboundUpdate.update_id < update_id,
-        ).exists()
-    )
-    if _is_postgres(session) and chat is not None:
-        lock = func.pg_try_advisory_xact_lock(chat_lock_key(account, chat))
-        row = (await session.execute(select(lock, handled, earlier))).one()
-        return Gate(locked=bool(row[0]), handled=bool(row[1]), earlier_waiting=bool(row[2]))
-    row = (await session.execute(select(handled, earlier))).one()
-    return Gate(locked=True, handled=bool(row[0]), earlier_waiting=bool(row[1]))
+    whether the update is done, whether an earlier one of its chat waits, and (`dialog_key`)
+    where the person is in a dialog."""
+    shared = _is_postgres(session) and chat is not None
+    params: dict[str, Any] = {"account": account, "update_id": update_id, "chat": chat}
+    if shared:
+        params["lock_key"] = chat_lock_key(account, chat)
+    if dialog_key is not None:
+        params["dialog_key"] = dialog_key
+    row = (await session.execute(_GATES[(shared, dialog_key is not None)], params)).mappings().one()
+    dialog = None
+    if dialog_key is not None:
+        updated_at = row["dialog_updated_at"]
+        dialog = Prefetched(
+            key=dialog_key, found=updated_at is not None, state=row["dialog_state"], data=_json(row["dialog_data"]),
+            updated_at=updated_at,
+        )
+    locked = bool(row["locked"]) if shared else True
+    return Gate(locked=locked, handled=bool(row["handled"]), earlier_waiting=bool(row["earlier"]), dialog=dialog)
+
+
+def _json(value: Any) -> Any:
+    # A scalar subquery bypasses the column's type on some drivers: JSON may come back as text.
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _upsert(session: AsyncSession):  # noqa: ANN202
     return pg_insert if _is_postgres(session) else sqlite_insert
 
 
+_FINISH = text("""
+    INSERT INTO inbound_update (account, update_id, chat, received_at, handled_at, outcome, replies, replies_done,
+                                replies_due_at, replies_attempts, replies_uncertain)
+    VALUES (:account, :update_id, :chat, :now, :now, :outcome, :replies, 0, :due, 0, FALSE)
+    ON CONFLICT (account, update_id) DO UPDATE
+    SET handled_at = :now, outcome = :outcome, payload = NULL, replies = :replies, replies_due_at = :due
+    WHERE inbound_update.handled_at IS NULL
+""").bindparams(
+    bindparam("now", type_=UTCDateTime()), bindparam("due", type_=UTCDateTime()), bindparam("replies", type_=JSON(none_as_null=True)),
+)
+
+
 async def finish(
-    session: AsyncSession, *, account: int, update_id: int, chat: int | None, outcome: str = "handled", now: datetime | None = None
+    session: AsyncSession, *, account: int, update_id: int, chat: int | None, outcome: str = "handled",
+    replies: list[dict[str, Any]] | None = None, lease: timedelta = LEASE, now: datetime | None = None,
 ) -> None:
-    """Record, in the update's transaction, that it was handled (a waiting row becomes handled)."""
+    """Record, in the update's transaction, that it was handled, with the replies it produced
+    (sent after commit by the caller); a waiting row becomes handled."""
     now = now or utcnow()
-    stmt = _upsert(session)(InboundUpdate).values(
-        account=account, update_id=update_id, chat=chat, payload=None, received_at=now, handled_at=now, outcome=outcome
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[InboundUpdate.account, InboundUpdate.update_id],
-        set_={"handled_at": now, "outcome": outcome, "payload": None},
-        where=InboundUpdate.handled_at.is_(None),
-    )
-    await session.execute(stmt)
+    await session.execute(_FINISH, {
+        "account": account, "update_id": update_id, "chat": chat, "now": now, "outcome": outcome,
+        "replies": replies or None, "due": now + lease if replies else None,
+    })
 
 
 async def enqueue(
@@ -126,71 +168,66 @@ async def waiting_chats(session: AsyncSession, *, older_than: datetime, limit: i
 
 
 async def purge_handled(session: AsyncSession, *, now: datetime) -> int:
-    """Forget handled updates older than any redelivery, and batches long sent."""
-    cutoff = now - KEEP_HANDLED
-    n = (await session.execute(
-        delete(InboundUpdate).where(InboundUpdate.handled_at.is_not(None), InboundUpdate.handled_at < cutoff)
-    )).rowcount or 0
-    await session.execute(delete(OutboundBatch).where(
-        and_(OutboundBatch.created_at < cutoff, (OutboundBatch.sent_at.is_not(None)) | (OutboundBatch.failed_at.is_not(None)))
+    """Forget handled updates older than any redelivery, once their replies are settled."""
+    result = await session.execute(delete(InboundUpdate).where(
+        InboundUpdate.handled_at.is_not(None), InboundUpdate.handled_at < now - KEEP_HANDLED, InboundUpdate.replies_due_at.is_(None),
     ))
-    return int(n)
+    return int(result.rowcount or 0)
 
 
 # --- replies ------------------------------------------------------------------------------------
 
+Key = tuple[int, int]  # (account, update_id)
 
-async def add_batch(
-    session: AsyncSession, *, account: int, chat: int | None, update_id: int | None, calls: list[dict[str, Any]],
-    now: datetime | None = None, lease: timedelta = LEASE,
-) -> int:
-    """Store an update's replies in its transaction; the caller sends them after commit."""
-    now = now or utcnow()
-    batch = OutboundBatch(account=account, chat=chat, update_id=update_id, calls=calls, created_at=now, lease_until=now + lease)
-    session.add(batch)
-    await session.flush()
-    return batch.id
+
+async def mark_sent(session: AsyncSession, *, keys: list[Key], now: datetime | None = None) -> None:
+    """Every reply of these updates went out."""
+    if keys:
+        await session.execute(
+            update(InboundUpdate)
+            .where(tuple_(InboundUpdate.account, InboundUpdate.update_id).in_(keys))
+            .values(replies_sent_at=now or utcnow(), replies_due_at=None)
+        )
 
 
 async def record_progress(
-    session: AsyncSession, *, batch_id: int, done: int, total: int, error: str | None = None, retry_at: datetime | None = None,
-    failed: bool = False,
+    session: AsyncSession, *, key: Key, done: int, error: str | None = None, retry_at: datetime | None = None, failed: bool = False,
 ) -> None:
-    """What the sender managed: `done` calls confirmed; all of them (sent), a retry time, or given up."""
-    values: dict[str, Any] = {"done": done}
-    now = utcnow()
-    if done >= total:
-        values["sent_at"] = now
-    elif failed:
-        values["failed_at"] = now
+    """What a sender managed short of all: `done` calls confirmed, and a retry time or giving up."""
+    values: dict[str, Any] = {"replies_done": done}
     if error is not None:
-        values["last_error"] = error[:500]
-    if retry_at is not None:
-        values["lease_until"] = retry_at
-    await session.execute(update(OutboundBatch).where(OutboundBatch.id == batch_id).values(**values))
+        values["replies_error"] = error[:500]
+    if failed:
+        values["replies_due_at"] = None
+    elif retry_at is not None:
+        values["replies_due_at"] = retry_at
+    await session.execute(
+        update(InboundUpdate).where(InboundUpdate.account == key[0], InboundUpdate.update_id == key[1]).values(**values)
+    )
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[OutboundBatch]:
-    """Batches whose lease ran out unsent: their sender died or failed. Taken with a new lease
-    (SKIP LOCKED on PostgreSQL, so replicas take different ones) and marked uncertain when a
-    sender had them before, since its call in flight may or may not have reached the messenger."""
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[InboundUpdate]:
+    """Replies whose lease ran out unsent: their sender died or failed. Taken with a new lease
+    (SKIP LOCKED on PostgreSQL, so replicas take different ones) and marked uncertain when the
+    first sender never reported back, since its call in flight may or may not have reached
+    the messenger."""
     rows = list(await session.scalars(
-        select(OutboundBatch)
-        .where(OutboundBatch.sent_at.is_(None), OutboundBatch.failed_at.is_(None), OutboundBatch.lease_until <= now)
-        .order_by(OutboundBatch.id)
+        select(InboundUpdate)
+        .where(InboundUpdate.replies_due_at.is_not(None), InboundUpdate.replies_due_at <= now)
+        .order_by(InboundUpdate.replies_due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ))
-    for batch in rows:
-        if batch.attempts == 0 and batch.last_error is None:
-            batch.uncertain = True  # its first sender never reported back
-        batch.attempts += 1
-        batch.lease_until = now + lease
+    for row in rows:
+        if row.replies_attempts == 0 and row.replies_error is None:
+            row.replies_uncertain = True
+        row.replies_attempts += 1
+        row.replies_due_at = now + lease
     return rows
 
 
 async def set_synchronous_commit_off(session: AsyncSession) -> None:
-    """For bookkeeping whose loss costs at most a resend (progress of replies): PostgreSQL may
+    """For bookkeeping whose loss costs at most a resend (replies sent): PostgreSQL may
     acknowledge the commit before the WAL reaches disk."""
     if _is_postgres(session):
         await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
