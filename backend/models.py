@@ -7,13 +7,13 @@ from backend.core.files.models import StoredFile
 from backend.core.municipalities.models import Department, Municipality, Region
 from backend.core.notifications.models import OutboxMessage
 from backend.core.privacy.models import Consent
-from backend.core.users.models import Membership, User
+from backend.core.users.models import Membership, StaffInvite, User
 from backend.db import Base
 from backend.services import INSTALLED
 
 CORE_MODELS = (
     AuditLog, Consent, Department, Document, DocumentLink, DocumentTemplate, Membership, Municipality, OutboxMessage,
-    Region, RegistrySequence, StoredFile, User,
+    Region, RegistrySequence, StaffInvite, StoredFile, User,
 )
 SERVICE_MODELS = tuple(model for manifest in INSTALLED for model in manifest.models)
 
