@@ -493,7 +493,7 @@ function permissionsForm(c) {
     element.replaceChildren(
       ...c.actions.map((a) => row({
         title: a.title,
-        subtitle: a.roles.map(roleTitle).join(", ") || "—",
+        subtitle: a.roles.length === data.roles.length ? _("Everyone") : a.roles.map(roleTitle).join(", ") || "—",
         tags: a.overridden ? [_("changed")] : [],
         attrs: { "data-action": a.name, "data-field": "permissions." + a.name },
         onclick: () => actionRolesSheet(c, a, draw),

@@ -274,6 +274,7 @@ async def test_the_town_chooses_who_handles_the_queue(open_tab, live, runtime, s
     await _view(page, "services")
     await page.locator(".row[data-slug=appeals]").click()
     await page.locator("#view-service[data-ready=true]").wait_for()
+    assert await page.locator("#actions .row[data-action=file] .hint").inner_text() == "Everyone"
     handle = page.locator("#actions .row[data-action=handle]")
     assert await handle.locator(".hint").inner_text() == "Clerk, Department head, Head of the municipality, Administrator"
 
