@@ -20,13 +20,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette_compress import CompressMiddleware
 
+from backend.core.admin.api import platform_router
+from backend.core.admin.api import router as admin_router
 from backend.core.components.api import router as hub_router
 from backend.core.files.api import router as files_router
 from backend.core.municipalities.api import router as towns_router
 from backend.core.privacy.api import router as privacy_router
 from backend.core.users.api import router as me_router
 from backend.deps import component_gate
-from backend.errors import DomainError
+from backend.errors import DomainError, InvalidFields
 from backend.guard import BodyGuard
 from backend.i18n import MINIAPPS_DIR, N_, catalog_json, catalog_version, normalize_locale, translate
 from backend.openapi import errors
@@ -87,8 +89,10 @@ def _request_locale(request: Request) -> str:
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
     locale = _request_locale(request)
-    message = exc.render(locale)
-    return JSONResponse({"error": exc.code, "message": message}, status_code=exc.status)
+    body: dict[str, object] = {"error": exc.code, "message": exc.render(locale)}
+    if isinstance(exc, InvalidFields):
+        body["fields"] = exc.fields[:MAX_ERROR_FIELDS]
+    return JSONResponse(body, status_code=exc.status)
 
 
 def _field_name(loc: tuple[object, ...]) -> str:
@@ -121,7 +125,7 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
-    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router)
+    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router, admin_router, platform_router)
     for router in core:
         app.include_router(router)
     # Each installed component's town-scoped routes answer 404 in a town that has it off;

@@ -40,6 +40,8 @@ PEOPLE = (
     DemoPerson("resident", 1_000_001, "Анна", "Жителева", (Role.RESIDENT,)),
     DemoPerson("clerk", 1_000_002, "Борис", "Клерков", (Role.RESIDENT, Role.CLERK)),
     DemoPerson("organizer", 1_000_003, "Вера", "Организаторова", (Role.RESIDENT, Role.ORGANIZER)),
+    # The town's administrator, and the platform's: creates towns in the administration miniapp.
+    DemoPerson("admin", 1_000_004, "Галина", "Админова", (Role.RESIDENT, Role.ADMIN)),
 )
 
 # Telegram's default light theme, so the demo looks as it will inside the app.
@@ -93,6 +95,7 @@ async def seed(session: AsyncSession, registry: Registry) -> bool:
             await users.grant_role(session, user_id=user.id, municipality_id=town.id, role=role, department_id=dept)
         user.current_municipality_id = town.id
         people[person.key] = user
+    people["admin"].is_platform_admin = True
     resident = people["resident"]
     resident.phone, resident.identity_level = "+79990000001", "phone"
     resident.email = "anna@example.ru"

@@ -45,3 +45,12 @@ class Conflict(DomainError):
 class Invalid(DomainError):
     status = 422
     code = "invalid"
+
+
+class InvalidFields(Invalid):
+    """Invalid input the HTTP layer answers like a body that failed validation: the message
+    says what is wrong with each field, and `fields` names them (e.g. `settings.answer_days`)."""
+
+    def __init__(self, message: str, /, *, fields: list[str], **params: Any) -> None:
+        super().__init__(message, **params)
+        self.fields = fields

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from backend.core.admin.manifest import ADMIN
 from backend.core.components.manifest import Manifest
 from backend.core.components.registry import Registry
 from backend.core.users.manifest import PROFILE
 from backend.services import INSTALLED
 
-CORE: tuple[Manifest, ...] = (PROFILE,)
+CORE: tuple[Manifest, ...] = (PROFILE, ADMIN)
 
 
 def registry(extra: Iterable[Manifest] = ()) -> Registry:

@@ -9,13 +9,13 @@ from backend.core.municipalities.models import Department, Municipality, Region
 from backend.core.notifications.models import OutboxMessage
 from backend.core.privacy.models import Consent
 from backend.core.transport.models import InboundUpdate
-from backend.core.users.models import Membership, User
+from backend.core.users.models import Membership, StaffInvite, User
 from backend.db import Base
 from backend.services import INSTALLED
 
 CORE_MODELS = (
     AuditLog, Consent, Department, DialogState, Document, DocumentLink, DocumentTemplate, InboundUpdate, Membership,
-    Municipality, OutboxMessage, Region, RegistrySequence, StoredFile, User,
+    Municipality, OutboxMessage, Region, RegistrySequence, StaffInvite, StoredFile, User,
 )
 SERVICE_MODELS = tuple(model for manifest in INSTALLED for model in manifest.models)
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     BOT_TOKEN: SecretStr | None = None
+    # The bot's @username without the @: staff invitations become t.me/<username>?start=... links.
+    BOT_USERNAME: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
     WEBHOOK_SECRET: SecretStr | None = None
     PUBLIC_URL: str | None = None
     MINIAPP_URL: str | None = Field(

@@ -56,6 +56,9 @@ async def start(
 ) -> None:
     """Greet, pick the town from the deep link (or ask), show the menu."""
     before = user.current_municipality_id
+    if command.args and command.args.startswith(users.INVITE_PREFIX):
+        await _invited(message, command.args.removeprefix(users.INVITE_PREFIX), session, user, before, runtime, components, bot, locale)
+        return
     outcome = await users.start(session, user=user, payload=command.args)
     greeting = _("Hello, {name}! I am the digital front door of your town.").format(name=user.first_name or "")
     if outcome.town is None:
@@ -67,6 +70,25 @@ async def start(
     await message.answer(greeting)
     await _entered(message, session, before, outcome.town, locale, runtime, components, bot)
     await send_menu(message, session, user, outcome.town, runtime, components, bot)
+
+
+async def _invited(
+    message: Message, code: str, session: AsyncSession, user: User, before: int | None, runtime: Runtime,
+    components: tuple[BotComponent, ...], bot: Bot, locale: str,
+) -> None:
+    """A staff invitation (t.me/<bot>?start=inv_<code>): take the role it gives, say what it
+    gave, and show the town's menu (now with the miniapps of the new role)."""
+    granted = await users.redeem_invite(session, user=user, code=code)
+    role = _(users.ROLE_TITLES[granted.role])
+    if granted.department is not None:
+        text = _("You are now «{role}» in {town}, department: {department}.").format(
+            role=role, town=granted.town.name, department=granted.department.name
+        )
+    else:
+        text = _("You are now «{role}» in {town}.").format(role=role, town=granted.town.name)
+    await message.answer(text)
+    await _entered(message, session, before, granted.town, locale, runtime, components, bot)
+    await send_menu(message, session, user, granted.town, runtime, components, bot)
 
 
 async def menu(

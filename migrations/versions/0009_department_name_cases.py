@@ -1,7 +1,7 @@
 """departments' names in the genitive and instrumental cases, for answer letters
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-08 12:00:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

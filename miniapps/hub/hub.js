@@ -61,9 +61,20 @@ function toggleChooser() {
   render();
 }
 
+/** The platform's administrators reach the administration (its towns) from any town. */
+function platformCard(list = []) {
+  if (!me.is_platform_admin || list.some((service) => service.slug === "admin")) return null;
+  return h(
+    "a",
+    { class: "card", href: appUrl("admin/?view=platform"), "data-slug": "platform" },
+    h("span", { class: "card-icon", "aria-hidden": "true" }, "🌐"),
+    h("span", { class: "card-text" }, h("strong", {}, _("Towns of the platform")), h("span", { class: "hint" }, _("New towns and their first administrators"))),
+  );
+}
+
 async function services(town, request) {
   const list = await (request || api("/municipalities/" + town.id + "/services"));
-  if (!list.length) return [h("p", { class: "hint" }, _("No services are available here yet."))];
+  if (!list.length) return [h("p", { class: "hint" }, _("No services are available here yet.")), platformCard()];
   return [
     h("h2", {}, _("Services")),
     h(
@@ -77,13 +88,14 @@ async function services(town, request) {
           h("span", { class: "card-text" }, h("strong", {}, service.title), h("span", { class: "hint" }, service.description)),
         ),
       ),
+      platformCard(list),
     ),
   ];
 }
 
 async function towns(current, request) {
   const list = await (request || api("/municipalities"));
-  if (!list.length) return [h("p", { class: "hint" }, _("No town is connected yet. Please come back later."))];
+  if (!list.length) return [h("p", { class: "hint" }, _("No town is connected yet. Please come back later.")), platformCard()];
   return [
     h("h2", {}, _("Choose your town:")),
     h(

@@ -262,10 +262,11 @@ export function daysUntil(iso, now = new Date()) {
 // -- API -------------------------------------------------------------------------------
 
 export class ApiError extends Error {
-  constructor(message, status, code) {
+  constructor(message, status, code, fields) {
     super(message);
     this.status = status;
     this.code = code; // the server's error code; absent when no route answered
+    this.fields = fields || []; // with 422: the fields at fault (e.g. "settings.answer_days")
   }
 }
 
@@ -291,7 +292,7 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
   if (!response.ok) {
     const data = await response.json().catch(() => ({}));
     const fallback = _("Sorry, something went wrong on our side. We have logged it; please try again a bit later.");
-    throw new ApiError(data.message || fallback, response.status, data.error);
+    throw new ApiError(data.message || fallback, response.status, data.error, Array.isArray(data.fields) ? data.fields : []);
   }
   if (raw) return response;
   return response.status === 204 ? null : response.json();
@@ -711,6 +712,12 @@ export function externalLink(href, attrs, ...children) {
     tg.openLink(href);
   };
   return h("a", { ...attrs, href, target: "_blank", rel: "noopener", onclick: open }, ...children);
+}
+
+/** A t.me link (a chat, a share dialog): Telegram opens it itself, elsewhere a new tab does. */
+export function openTelegramLink(href) {
+  if (supports("6.1") && typeof tg.openTelegramLink === "function") tg.openTelegramLink(href);
+  else window.open(href, "_blank", "noopener");
 }
 
 /** A light vibration in Telegram; nothing elsewhere (a web page buzzing would surprise). */

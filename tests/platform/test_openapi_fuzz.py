@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import pytest
 import pytest_asyncio
 import schemathesis
+from sqlalchemy import select
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.errors import FailureGroup
@@ -44,11 +45,14 @@ from schemathesis.specs.openapi.checks import (
 from backend.app import create_app
 from backend.core.auth import initdata
 from backend.core.files import service as files
-from backend.core.users.models import Role
+from backend.core.municipalities.models import Department, Municipality
+from backend.core.users import service as users
+from backend.core.users.models import Membership, Role
 from backend.runtime import Runtime
 from bot.main import make_runtime
 from backend.services.appeals.open311 import service as open311_service
 from backend.services.appeals import service as appeals
+from backend.services.appeals.models import AppealCategory
 from tests.services.appeals.factories import appeals_settings, make_appeal, make_category, make_resident
 from tests.conftest import TEST_DB, TEST_REDIS, _clean_postgres, make_settings
 from tests.factories import make_town, make_user, seed
@@ -179,7 +183,28 @@ async def _seed_town(s, key: str, files_root: Path) -> dict[str, Any]:  # noqa: 
         "boss": await make_user(s, first_name="Глава", town=town, roles=STAFF_ROLES),
     }
     key_row, _secret = await open311_service.issue_key(s, municipality_id=town.id, name="dashboard", actor_id=people["admin"].id)
-    return {"town": town, "category": cat, "people": people, "key": key_row, "files_root": files_root}
+    roles = {who: (Role.RESIDENT,) if who == "resident" else (*STAFF_ROLES,) if who == "boss" else () for who in people}
+    roles.update(clerk=(Role.CLERK,), head=(Role.DEPARTMENT_HEAD,), admin=(Role.ADMIN,))
+    return {"town": town, "category": cat, "people": people, "roles": roles, "settings": dict(town.settings), "key": key_row, "files_root": files_root}
+
+
+async def _restore(s, t: dict[str, Any]) -> None:  # noqa: ANN001
+    """The town as seeded: the administration's operations may have switched appeals off,
+    changed who may do what, archived the category or changed people's roles."""
+    town = await s.get(Municipality, t["town"].id)
+    town.settings = dict(t["settings"])
+    category = await s.get(AppealCategory, t["category"].id)
+    category.is_active = True
+    if category.department_id is not None:
+        (await s.get(Department, category.department_id)).archived_at = None
+    for who, person in t["people"].items():
+        wanted = {r.value for r in t["roles"][who]} | {Role.RESIDENT.value}
+        for membership in await s.scalars(select(Membership).where(Membership.user_id == person.id, Membership.municipality_id == town.id)):
+            if membership.role not in wanted:
+                await s.delete(membership)
+        for role in wanted:
+            await users.grant_role(s, user_id=person.id, municipality_id=town.id, role=Role(role))
+    await s.flush()
 
 
 async def _fresh_objects(
@@ -193,6 +218,7 @@ async def _fresh_objects(
         for key, t in towns.items():
             if only is not None and key != only:
                 continue
+            await _restore(s, t)
             appeal = await make_appeal(s, t["town"], t["category"], t["people"]["resident"], text=f"Яма на дороге № {next(_seq)}")
             stored = await appeals.save_attachment(
                 s, town=t["town"], user=t["people"]["resident"], data=b"%PDF-1.4 fuzz", filename="scan.pdf",

@@ -14,7 +14,11 @@ from backend.db import Base, UTCDateTime, utcnow
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        # A town's log, newest first, by keyset on id (the administration's audit page).
+        Index("ix_audit_log_town", "municipality_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

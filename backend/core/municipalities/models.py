@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base, TimestampMixin
+from backend.db import Base, TimestampMixin, UTCDateTime
 
 
 class Region(Base, TimestampMixin):
@@ -33,6 +34,8 @@ class Municipality(Base, TimestampMixin):
 
 
 class Department(Base, TimestampMixin):
+    """A unit of the town's administration that categories route to and staff belong to."""
+
     __tablename__ = "department"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -42,3 +45,6 @@ class Department(Base, TimestampMixin):
     # where the town writes them; otherwise backend/core/documents/russian.py derives them.
     name_genitive: Mapped[str | None] = mapped_column(String(200))
     name_instrumental: Mapped[str | None] = mapped_column(String(200))
+    # An archived department keeps its name on old records (appeals, answers) but takes no
+    # new categories or staff; one nothing refers to can be deleted instead.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

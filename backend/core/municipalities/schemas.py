@@ -10,3 +10,10 @@ class TownOut(BaseModel):
     slug: str
     name: str
     timezone: str
+
+
+class DepartmentRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str

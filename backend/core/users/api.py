@@ -38,6 +38,7 @@ async def _me(session: AsyncSession, user: User) -> MeOut:
         current_municipality=TownOut.model_validate(current) if current else None,
         memberships=[MembershipOut(municipality=TownOut.model_validate(t), role=m.role) for m, t in rows],
         consent=ConsentOut(version=consent.version, given_at=consent.given_at) if consent else None,
+        is_platform_admin=user.is_platform_admin,
     )
 
 

@@ -31,6 +31,7 @@ class MeOut(BaseModel):
     current_municipality: TownOut | None
     memberships: list[MembershipOut]
     consent: ConsentOut | None
+    is_platform_admin: bool = False
 
 
 class MeUpdate(BaseModel):

@@ -18,10 +18,11 @@ from backend.core.documents import service as documents
 from backend.db import utcnow
 from backend.deps import CurrentUser, MemberDep, SessionDep, SettingsDep, TownAccess, can
 from backend.fields import IdPath
+from backend.openapi import ERRORS
 from backend.i18n import gettext as _
 from backend.openapi import errors
 from backend.services.appeals import queries, service
-from backend.services.appeals.models import Appeal
+from backend.services.appeals.models import Appeal, AppealCategory
 from backend.services.appeals.queries import Departments
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
@@ -29,7 +30,10 @@ from backend.services.appeals.schemas import (
     CrimeReportIn,
     AppealCard,
     AssignIn,
+    CategoryAdminOut,
+    CategoryIn,
     CategoryOut,
+    CategoryPatch,
     DraftOut,
     ExtendIn,
     MergeIn,
@@ -110,6 +114,43 @@ async def put_answer_template(
     cat = await queries.category(session, municipality_id=access.town.id, category_id=category_id)
     await service.set_answer_template(session, category=cat, actor=user, body=body.body)
     return TemplateOut(body=await service.answer_template(session, category=cat), fields=sorted(documents.TEMPLATE_FIELDS))
+
+
+# -- categories as the town's administration edits them (the admin miniapp) ------------------
+CategoriesDep = Annotated[TownAccess, Depends(can("appeals", "manage_categories"))]
+
+
+def _category_admin(c: AppealCategory) -> CategoryAdminOut:
+    return CategoryAdminOut(
+        id=c.id, code=c.code, name=c.name, description=c.description, department_id=c.department_id, sort=c.sort,
+        active=c.is_active, has_template=bool(c.answer_template),
+    )
+
+
+@router.get("/appeal-categories/all", response_model=list[CategoryAdminOut], responses=ERRORS)
+async def list_all_categories(access: CategoriesDep, session: SessionDep) -> list[CategoryAdminOut]:
+    """Every category of the town, archived ones too."""
+    return [_category_admin(c) for c in await queries.categories(session, municipality_id=access.town.id, active_only=False)]
+
+
+@router.post("/appeal-categories", response_model=CategoryAdminOut, status_code=201, responses=ERRORS)
+async def create_category(body: CategoryIn, access: CategoriesDep, user: CurrentUser, session: SessionDep) -> CategoryAdminOut:
+    """Add a category, routed to a department."""
+    cat = await service.create_category(
+        session, municipality_id=access.town.id, code=body.code, name=body.name, description=body.description,
+        department_id=body.department_id, sort=body.sort, actor_id=user.id,
+    )
+    return _category_admin(cat)
+
+
+@router.patch("/appeal-categories/{category_id}", response_model=CategoryAdminOut, responses=ERRORS)
+async def patch_category(
+    category_id: IdPath, body: CategoryPatch, access: CategoriesDep, user: CurrentUser, session: SessionDep
+) -> CategoryAdminOut:
+    """Change a category, archive it (no new appeals) or bring it back."""
+    cat = await queries.category(session, municipality_id=access.town.id, category_id=category_id, include_archived=True)
+    await service.update_category(session, category=cat, changes=body, actor_id=user.id)
+    return _category_admin(cat)
 
 
 @router.get("/appeals", response_model=QueuePage)

@@ -20,8 +20,9 @@ SEE_ALL_DEPARTMENTS = Action(
 )
 STOP_CORRESPONDENCE = Action("stop_correspondence", N_("Stop correspondence on repeated appeals"), frozenset({Role.HEAD, Role.ADMIN}))
 ISSUE_OPEN311_KEYS = Action("issue_open311_keys", N_("Issue Open311 API keys"), frozenset({Role.ADMIN}))
+MANAGE_CATEGORIES = Action("manage_categories", N_("Add, change and archive categories of appeals"), frozenset({Role.ADMIN}))
 
-ACTIONS = (FILE, HANDLE, MANAGE_TEMPLATES, SEE_ALL_DEPARTMENTS, STOP_CORRESPONDENCE, ISSUE_OPEN311_KEYS)
+ACTIONS = (FILE, HANDLE, MANAGE_TEMPLATES, SEE_ALL_DEPARTMENTS, STOP_CORRESPONDENCE, ISSUE_OPEN311_KEYS, MANAGE_CATEGORIES)
 
 
 def roles(town: Municipality, action: Action) -> frozenset[Role]:

@@ -55,10 +55,10 @@ async def categories(session: AsyncSession, *, municipality_id: int, active_only
     return list(await session.scalars(stmt.order_by(AppealCategory.sort, AppealCategory.name)))
 
 
-async def category(session: AsyncSession, *, municipality_id: int, category_id: int) -> AppealCategory:
-    """One active category of the town."""
+async def category(session: AsyncSession, *, municipality_id: int, category_id: int, include_archived: bool = False) -> AppealCategory:
+    """One active category of the town (or an archived one, when asked)."""
     cat = await session.get(AppealCategory, category_id)
-    if cat is None or cat.municipality_id != municipality_id or not cat.is_active:
+    if cat is None or cat.municipality_id != municipality_id or not (cat.is_active or include_archived):
         raise NotFound(N_("Category not found."))
     return cat
 

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.fields import Text
-
+from backend.fields import Id, Text
 from backend.services.appeals.rules import Kind, Status
 
 MAX_ATTACHMENTS = 10
@@ -50,6 +49,32 @@ class CategoryOut(BaseModel):
     name: str
     description: str
     department_id: int | None
+
+
+class CategoryAdminOut(CategoryOut):
+    """A category as the town's administration edits it."""
+
+    sort: int
+    active: bool
+    has_template: bool
+
+
+class CategoryIn(BaseModel):
+    code: Text(32, min_length=1) = Field(description="Latin letters, digits, - or _; the Open311 service_code")
+    name: Text(200, min_length=1)
+    description: Text(500) = ""
+    department_id: Id | None = None
+    sort: int = Field(default=100, ge=0, le=10_000)
+
+
+class CategoryPatch(BaseModel):
+    """Only the fields given change; `department_id: null` unroutes the category."""
+
+    name: Text(200, min_length=1) | None = None
+    description: Text(500) | None = None
+    department_id: Id | None = None
+    sort: int | None = Field(default=None, ge=0, le=10_000)
+    active: bool | None = None
 
 
 class AppealListItem(BaseModel):

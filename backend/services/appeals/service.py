@@ -26,13 +26,13 @@ from backend.core.notifications import service as outbox
 from backend.core.notifications.notices import Notice
 from backend.core.users.models import IdentityLevel, Membership, Role, User
 from backend.db import utcnow
-from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.errors import Conflict, Forbidden, Invalid, InvalidFields, NotFound
 from backend.i18n import N_
 from backend.services.appeals import letter, notices, permissions, rules
 from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealReminder
 from backend.services.appeals.queries import category, get_own
 from backend.services.appeals.rules import STATUS_TITLES, Kind, NoAnswerReason, Status
-from backend.services.appeals.schemas import MAX_ATTACHMENTS, AppealDraft
+from backend.services.appeals.schemas import MAX_ATTACHMENTS, AppealDraft, CategoryPatch
 from backend.services.appeals.settings import of as settings_of
 from backend.services.appeals.settings import policy_for, reg_prefix, text_limit
 
@@ -53,17 +53,59 @@ def _search_text(*parts: str | None) -> str:
 
 async def create_category(
     session: AsyncSession, *, municipality_id: int, code: str, name: str, department_id: int | None = None,
-    description: str = "", sort: int = 100,
+    description: str = "", sort: int = 100, actor_id: int | None = None,
 ) -> AppealCategory:
-    """Add a category routed to a department."""
+    """Add a category routed to a department (audited when an actor adds it)."""
     if not re.fullmatch(r"[a-z0-9_-]{1,32}", code):
-        raise Invalid(N_("A category code is 1-32 lowercase Latin letters, digits, - or _."))
+        raise InvalidFields(N_("A category code is 1-32 lowercase Latin letters, digits, - or _."), fields=["code"])
+    clash = await session.scalar(
+        select(AppealCategory.id).where(AppealCategory.municipality_id == municipality_id, AppealCategory.code == code)
+    )
+    if clash is not None:
+        raise Conflict(N_("The town already has a category with this code."))
+    if department_id is not None:
+        await _open_department(session, municipality_id=municipality_id, department_id=department_id)
     cat = AppealCategory(
         municipality_id=municipality_id, code=code, name=name, department_id=department_id, description=description, sort=sort
     )
     session.add(cat)
     await session.flush()
+    if actor_id is not None:
+        await audit.record(
+            session, action="appeal_category.create", object_type="appeal_category", object_id=cat.id, actor_id=actor_id,
+            municipality_id=municipality_id, after={"code": code, "name": name, "department_id": department_id},
+        )
     return cat
+
+
+async def _open_department(session: AsyncSession, *, municipality_id: int, department_id: int) -> None:
+    dept = await session.get(Department, department_id)
+    if dept is None or dept.municipality_id != municipality_id or dept.archived_at is not None:
+        raise InvalidFields(N_("Choose a department of this town that is not archived."), fields=["department_id"])
+
+
+async def update_category(session: AsyncSession, *, category: AppealCategory, changes: CategoryPatch, actor_id: int) -> None:
+    """Rename, describe, reroute, reorder, archive or restore a category; appeals filed under
+    it keep it (an archived one only takes no new appeals)."""
+    given = changes.model_dump(exclude_unset=True)
+    if "department_id" in given and given["department_id"] not in (None, category.department_id):
+        await _open_department(session, municipality_id=category.municipality_id, department_id=given["department_id"])
+    if given.get("name") is not None:
+        given["name"] = " ".join(given["name"].split()) or category.name
+    columns = {"name": "name", "description": "description", "department_id": "department_id", "sort": "sort", "active": "is_active"}
+    before, after = {}, {}
+    for key, value in given.items():
+        if value is None and key != "department_id":
+            continue
+        column = columns[key]
+        if getattr(category, column) != value:
+            before[key], after[key] = getattr(category, column), value
+            setattr(category, column, value)
+    if after:
+        await audit.record(
+            session, action="appeal_category.update", object_type="appeal_category", object_id=category.id, actor_id=actor_id,
+            municipality_id=category.municipality_id, before=before, after=after,
+        )
 
 
 async def identity_check(user: User, town: Municipality, *, full_name: str | None, reply_address: str | None) -> identity.IdentityCheck:
