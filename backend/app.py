@@ -23,6 +23,8 @@ from starlette_compress import CompressMiddleware
 from backend.core.admin.api import platform_router
 from backend.core.admin.api import router as admin_router
 from backend.core.components.api import router as hub_router
+from backend.core.downloads.api import SignedDownloads
+from backend.core.downloads.api import router as downloads_router
 from backend.core.files.api import router as files_router
 from backend.core.municipalities.api import router as towns_router
 from backend.core.privacy.api import router as privacy_router
@@ -125,7 +127,7 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
-    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router, admin_router, platform_router)
+    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router, downloads_router, admin_router, platform_router)
     for router in core:
         app.include_router(router)
     # Each installed component's town-scoped routes answer 404 in a town that has it off;
@@ -142,7 +144,9 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
         for route in router.routes
         if isinstance(route, Route) and not isinstance(route, APIRoute)
     }
-    # The last added runs first: compression, then metrics (which see the guard's refusals too), then the guard.
+    # The last added runs first: compression, then metrics (which see the guard's refusals too), then the
+    # guard, then signed download links turned into the GET they grant.
+    app.add_middleware(SignedDownloads, settings=runtime.settings)
     app.add_middleware(BodyGuard, default_locale=runtime.settings.DEFAULT_LOCALE)
     app.add_middleware(MetricsMiddleware, runtime=runtime, plain_paths=plain_paths)
     # Outermost, so every response is compressed once (JSON, CSV, HTML errors); the miniapps'

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import service as auth
+from backend.core.downloads import service as downloads
 from backend.core.components.permissions import effective_roles
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
@@ -64,6 +65,13 @@ async def get_current_user(
     settings: SettingsDep,
     authorization: Annotated[str | None, Security(launch_data)] = None,
 ) -> User:
+    grant = downloads.granted(request.scope)
+    if grant is not None:  # a signed download link: the GET it grants, as the person it names
+        user = await downloads.person(session, grant=grant)
+        locale = user.locale or normalize_locale(request.headers.get("accept-language"), settings.DEFAULT_LOCALE)
+        set_locale(locale)
+        request.state.locale = locale
+        return user
     if not authorization or not authorization.startswith("tma "):
         raise Unauthorized(N_("Open this app from the bot: launch data is missing."))
     user, data = await auth.authenticate(

@@ -12,6 +12,11 @@ the open - what the miniapp sends when a clerk picks a formal kind, added becaus
 appeals sit behind the reports in due order (see `filter_cases`). The deep page is measured
 for every filter that matches enough rows (at least (1)-(3)).
 
+Orders: the queue is by due date unless `sort=` says otherwise. (10)-(14) are newest first
+(`sort=-registered`) with no filter, the open statuses, one category, assignee=me and open
+reports; (15)-(16) oldest first (`sort=registered`) with no filter and the open statuses.
+Each is a keyset on an index ending in (registered_at, id), read backwards for newest first.
+
 Targets (from the issue): p95 under 30 ms on every measured page, and the deep page's p95 at
 most 1.5 times the first page's. The search filter (`q=`) is a LIKE scan and is reported for
 information only: it never counts against the targets. Also for information: the counts
@@ -38,7 +43,7 @@ categories and clerks are created through the real services; appeals, residents 
 attachments are bulk-inserted (Core executemany, or COPY on PostgreSQL), then ANALYZE runs.
 
 The deep page's cursor is computed directly - the (due_at, id) row at offset 49,999 under the
-same filters, through `service.encode_cursor` - because walking 1,000 pages would take
+same filters and order, through `queries.encode_cursor` - because walking 1,000 pages would take
 minutes; for every deep filter the bench first checks that walking 20 pages through the API
 ends on the cursor the direct computation gives.
 
@@ -110,7 +115,7 @@ from backend.services.appeals import queries, rules, service
 from backend.services.appeals import settings as appeal_settings
 from backend.services.appeals.models import Appeal
 from backend.services.appeals.rules import Kind, Status
-from backend.services.appeals.schemas import QueueFilters
+from backend.services.appeals.schemas import QueueFilters, QueueOrder
 from backend.settings import ROOT, Settings, SettingsError, load_settings
 from bot.main import build
 
@@ -448,6 +453,7 @@ class FilterCase:
     label: str
     spec: dict[str, Any]
     informational: bool = False
+    order: QueueOrder = QueueOrder.DUE
 
     @property
     def params(self) -> list[tuple[str, str]]:
@@ -455,6 +461,8 @@ class FilterCase:
         for name, value in self.spec.items():
             for v in value if isinstance(value, list) else [value]:
                 out.append((name, str(v).lower() if isinstance(v, bool) else str(v)))
+        if self.order is not QueueOrder.DUE:
+            out.append(("sort", self.order.value))
         return out
 
     @property
@@ -478,6 +486,14 @@ def filter_cases(seeded: Seeded) -> list[FilterCase]:
         # earliest-due stretch of the queue holds reports only, and a scan in due order must
         # step over it before finding the first complaint.
         FilterCase("complaints_open", "(9) complaints, open", {"kind": ["complaint"], "status": open_}),
+        # The other orders the miniapp offers, by registration time.
+        FilterCase("newest", "(10) newest first", {}, order=QueueOrder.NEWEST),
+        FilterCase("open_newest", "(11) open, newest", {"status": open_}, order=QueueOrder.NEWEST),
+        FilterCase("category_newest", "(12) category, newest", {"category_id": seeded.roads_category_id}, order=QueueOrder.NEWEST),
+        FilterCase("mine_newest", "(13) mine, newest", {"assignee": "me"}, order=QueueOrder.NEWEST),
+        FilterCase("reports_open_newest", "(14) reports open, newest", {"kind": ["report"], "status": open_}, order=QueueOrder.NEWEST),
+        FilterCase("oldest", "(15) oldest first", {}, order=QueueOrder.OLDEST),
+        FilterCase("open_oldest", "(16) open, oldest", {"status": open_}, order=QueueOrder.OLDEST),
     ]
 
 
@@ -496,13 +512,15 @@ async def cursor_at(runtime: Runtime, seeded: Seeded, case: FilterCase, offset: 
     The WHERE clause is the service's own `_filtered` plus the status condition `queue()`
     adds; the walk in `check_cursor` proves the two agree."""
     f = case.filters
-    stmt = service._filtered(select(Appeal.due_at, Appeal.id), municipality_id=seeded.town_id, filters=f,
-                             user_id=seeded.clerk["user_id"], now=utcnow())
+    stmt = queries._filtered(select(Appeal.due_at, Appeal.registered_at, Appeal.id), municipality_id=seeded.town_id,
+                             filters=f, user_id=seeded.clerk["user_id"], now=utcnow(), departments=None)
     if f.status:
         stmt = stmt.where(Appeal.status.in_([s.value for s in f.status]))
+    column = Appeal.due_at if case.order is QueueOrder.DUE else Appeal.registered_at
+    order = (column.desc(), Appeal.id.desc()) if case.order is QueueOrder.NEWEST else (column, Appeal.id)
     async with runtime.sessionmaker() as session:
-        row = (await session.execute(stmt.order_by(Appeal.due_at, Appeal.id).offset(offset).limit(1))).first()
-    return service.encode_cursor(row) if row is not None else None  # type: ignore[arg-type]
+        row = (await session.execute(stmt.order_by(*order).offset(offset).limit(1))).first()
+    return queries.encode_cursor(row, case.order) if row is not None else None  # type: ignore[arg-type]
 
 
 # -- the stacks under measurement -------------------------------------------------------
@@ -547,7 +565,7 @@ class Capture:
         self.last: Captured | None = None
 
     def _listen(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        if "FROM appeal" in statement and "ORDER BY appeal.due_at" in statement:
+        if "FROM appeal" in statement and ("ORDER BY appeal.due_at" in statement or "ORDER BY appeal.registered_at" in statement):
             self.last = Captured(statement, parameters)
 
     async def around(self, call: Awaitable[Any]) -> Captured:
@@ -646,7 +664,7 @@ async def prepare_filter(runtime: Runtime, client: Client, seeded: Seeded, case:
     if deep_cursor is not None:
         plans["deep"] = await capture.around(client.get(params + [("cursor", deep_cursor)]))
         calls["api_deep"], calls["sql_deep"] = api_deep, timed_sql(plans["deep"])
-        expect_first = service.decode_cursor(await cursor_at(runtime, seeded, case, deep_offset) or "")[1]
+        expect_first = queries.decode_cursor(await cursor_at(runtime, seeded, case, deep_offset) or "", case.order)[1]
         got = Client.page(await client.get(params + [("cursor", deep_cursor)]), case.key)["items"][0]["id"]
         if got != expect_first:
             raise BenchError(f"{case.key}: the deep page starts at appeal {got}, expected {expect_first}")
@@ -761,7 +779,7 @@ async def breakdown(runtime: Runtime, client: Client, seeded: Seeded, case: Filt
         t0 = time.perf_counter()
         async with unit_of_work(runtime.sessionmaker) as session:
             await queries.queue(session, municipality_id=seeded.town_id, filters=case.filters,
-                                user_id=seeded.clerk["user_id"], limit=PAGE)
+                                user_id=seeded.clerk["user_id"], limit=PAGE, order=case.order)
         svc.append(time.perf_counter() - t0)
     ladder = {}
     town = seeded.town_id
@@ -885,7 +903,7 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"load average (1 min) before/after measuring: {la['before'][0]:.1f}/{la['after'][0]:.1f} on {result['cpus']} CPUs"
           + (" - other processes competed for the CPUs: wall-clock tails are inflated, see the cpu column" if busy else ""))
     print()
-    head = (f"{'filter':<24}{'rows':>9}  {'first p50/p95 ms':>16}  {'deep p50/p95 ms':>16}  {'deep/first':>10}"
+    head = (f"{'filter':<28}{'rows':>9}  {'first p50/p95 ms':>16}  {'deep p50/p95 ms':>16}  {'deep/first':>10}"
             f"  {'sql p50/p95 ms':>15}  {'api/sql':>7}  {'first cpu p50/p95':>17}  targets")
     print(head)
     print("-" * len(head))
@@ -894,7 +912,7 @@ def print_table(result: dict[str, Any]) -> None:
         verdict = "info" if r["informational"] else ("met" if r["met"] else
                                                       "NOT met (" + ", ".join(
                                                           x for x, ok in (("p95", r["p95_met"]), ("ratio", r["ratio_met"])) if not ok) + ")")
-        print(f"{r['label']:<24}{r['matching']:>9,}  {_ms(r['api_first']):>16}  {_ms(r.get('api_deep')):>16}  {ratio}"
+        print(f"{r['label']:<28}{r['matching']:>9,}  {_ms(r['api_first']):>16}  {_ms(r.get('api_deep')):>16}  {ratio}"
               f"  {_ms(r['sql_first']):>15}  {r['api_sql_p50']:7.1f}  {_ms(r['api_first']['cpu']):>17}  {verdict}")
     print()
     print("Wall-clock ms unless marked. deep/first: ratio of p95s (target <= 1.5); api/sql: ratio of p50s, the API")
@@ -928,6 +946,25 @@ def print_table(result: dict[str, Any]) -> None:
     ok_ratio = all(r["ratio_met"] for r in measured)
     print(f"\np95 < {TARGET_P95_MS:.0f} ms on every page: {'met' if ok_p95 else 'NOT met'}; "
           f"deep/first p95 <= {TARGET_DEEP_RATIO}: {'met' if ok_ratio else 'NOT met'} (search excluded)")
+    print(result_line(result))
+
+
+def result_line(result: dict[str, Any]) -> str:
+    """The one summary line: the worst p95 of each order's pages, the worst deep/first ratio,
+    and the API against its bare SELECT (the first filter measured)."""
+    measured = [r for r in result["filters"].values() if not r["informational"]]
+
+    def worst(order: str) -> str:
+        pages = [x["p95_ms"] for r in measured if dict(r["params"]).get("sort", "due") == order
+                 for x in (r["api_first"], r.get("api_deep")) if x]
+        return f"{max(pages):.1f}" if pages else "n/a"
+
+    ratios = [r["deep_first_p95"] for r in measured if "deep_first_p95" in r]
+    first = next(iter(result["filters"].values()))
+    return (f"RESULT database={result['database']} rows={result['rows']} due_p95_ms={worst('due')} "
+            f"newest_p95_ms={worst('-registered')} oldest_p95_ms={worst('registered')} "
+            f"max_deep_first_p95_ratio={max(ratios) if ratios else 0:.2f} api_sql_p50_ratio={first['api_sql_p50']:.1f} "
+            f"p95_met={'yes' if result['met']['p95'] else 'no'} ratio_met={'yes' if result['met']['deep_ratio'] else 'no'}")
 
 
 # -- entry point -------------------------------------------------------------------------
@@ -952,7 +989,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="the measured requests are spread over this many rounds through all filters (4)")
     p.add_argument("--filter", dest="filters", action="append",
                    choices=("default", "open", "category", "overdue", "mine", "reports_open", "due5", "search",
-                            "complaints_open"),
+                            "complaints_open", "newest", "open_newest", "category_newest", "mine_newest",
+                            "reports_open_newest", "oldest", "open_oldest"),
                    help="measure only this filter (repeatable)")
     p.add_argument("--explain", action="store_true", help="print the query plan of every page (always for missed targets)")
     p.add_argument("--profile", action="store_true", help="add a cProfile of API requests to the breakdown")

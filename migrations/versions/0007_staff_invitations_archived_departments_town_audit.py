@@ -1,7 +1,7 @@
 """administration: staff invitations, archived departments, the town's audit log by id
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 10:00:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import backend.db
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -58,18 +58,33 @@ async def test_malformed_body_is_400(client, runtime):
     assert r.status_code == 400
 
 
+async def _parked(runtime: Runtime, inbox, chat: int) -> int:  # noqa: ANN001
+    """Updates of `chat` that arrived and wait for the one being handled (memory or database)."""
+    if not inbox.shared:
+        slot = inbox._chats.get(chat)
+        return len(slot.waiting) if slot else 0
+    async with runtime.sessionmaker() as s:
+        return await s.scalar(
+            select(func.count()).select_from(InboundUpdate).where(
+                InboundUpdate.chat == chat, InboundUpdate.payload.is_not(None), InboundUpdate.handled_at.is_(None)
+            )
+        )
+
+
 async def test_per_chat_order_is_kept_under_concurrency(client, harness, runtime):
-    """Updates of one chat posted concurrently are handled one at a time, in arrival order."""
+    """Updates of one chat that arrive while it is busy wait, then go one at a time in update_id order,
+    whatever order the requests arrived in."""
     from bot.routers import start
 
     events: list[tuple[str, int]] = []
     original = start.help_
-
+    release = asyncio.Event()
     wanted = set(inspect.signature(original).parameters) - {"message"}
 
     async def slow_help(message, **data):  # noqa: ANN001, ANN003, ANN202
         events.append(("start", message.message_id))
-        await asyncio.sleep(0.05 if len(events) == 1 else 0)
+        if len(events) == 1:
+            await release.wait()  # the chat stays busy until every other update has arrived
         await original(message, **{k: v for k, v in data.items() if k in wanted})
         events.append(("end", message.message_id))
 
@@ -81,12 +96,23 @@ async def test_per_chat_order_is_kept_under_concurrency(client, harness, runtime
     u = U.tg_user(903)
     ups = [U.message(u, "/help") for _ in range(5)]
     ids = [x["message"]["message_id"] for x in ups]
-    tasks = []
-    for x in ups:
-        tasks.append(asyncio.create_task(client.post("/telegram/webhook", json=x, headers=_hdr(runtime))))
-        await asyncio.sleep(0)  # arrival order
-    await asyncio.gather(*tasks)
-    # Without isolation the first, slow update would still be running when the others start.
+
+    def post(x):  # noqa: ANN001, ANN202
+        return asyncio.create_task(client.post("/telegram/webhook", json=x, headers=_hdr(runtime)))
+
+    first = post(ups[0])
+    await _until(lambda: events == [("start", ids[0])], "the first update to be in its handler")
+    rest = [post(x) for x in reversed(ups[1:])]  # the later updates arrive newest first
+    inbox = harness.dp["inbox"]
+    for _ in range(1000):
+        if await _parked(runtime, inbox, 903) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert await _parked(runtime, inbox, 903) == 4
+    assert events == [("start", ids[0])]  # nobody overtook the busy one
+    release.set()
+    responses = await asyncio.gather(first, *rest)
+    assert [r.status_code for r in responses] == [200] * 5
     assert events == [(kind, i) for i in ids for kind in ("start", "end")]
 
 

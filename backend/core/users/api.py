@@ -7,13 +7,16 @@ import json
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.downloads import api as downloads
+from backend.core.downloads import service as links
+from backend.core.downloads.schemas import DownloadLinkOut
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.schemas import TownOut
 from backend.core.privacy import service as privacy
 from backend.core.users import service
 from backend.core.users.models import User
 from backend.core.users.schemas import ConsentOut, MembershipOut, MeOut, MeUpdate
-from backend.deps import CurrentUser, RuntimeDep, SessionDep
+from backend.deps import CurrentUser, RuntimeDep, SessionDep, SettingsDep
 from backend.openapi import errors
 from backend.i18n import get_locale, set_locale
 
@@ -62,6 +65,9 @@ async def update_me(body: MeUpdate, request: Request, session: SessionDep, user:
     return await _me(session, user)
 
 
+EXPORT_NAME = "glocal-my-data.json"
+
+
 @router.get("/me/export")
 async def export_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> Response:
     """Everything stored about the person, as a JSON file."""
@@ -69,8 +75,14 @@ async def export_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep)
     return Response(
         content=json.dumps(data, ensure_ascii=False, indent=2),
         media_type="application/json",
-        headers={"Content-Disposition": 'attachment; filename="glocal-my-data.json"'},
+        headers={"Content-Disposition": f'attachment; filename="{EXPORT_NAME}"'},
     )
+
+
+@router.post("/me/export" + links.SUFFIX, response_model=DownloadLinkOut)
+async def export_me_link(request: Request, user: CurrentUser, settings: SettingsDep) -> DownloadLinkOut:
+    """A signed link that downloads the person's data for a few minutes without Authorization."""
+    return downloads.link(request, settings, user_id=user.id, filename=EXPORT_NAME)
 
 
 @router.delete("/me", status_code=204)

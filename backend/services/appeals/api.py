@@ -3,25 +3,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.audit import service as audit
 from backend.core.documents import pdf
 from backend.core.documents import service as documents
+from backend.core.downloads import api as downloads
+from backend.core.downloads import service as links
+from backend.core.downloads.schemas import DownloadLinkOut
+from backend.core.exports import writers
+from backend.core.municipalities.models import Municipality
 from backend.db import utcnow
 from backend.deps import CurrentUser, MemberDep, SessionDep, SettingsDep, TownAccess, can
-from backend.fields import IdPath
-from backend.openapi import ERRORS
+from backend.fields import INT32_MAX, IdPath, IdQuery, TextQuery
 from backend.i18n import gettext as _
-from backend.openapi import errors
-from backend.services.appeals import queries, service
+from backend.openapi import ERRORS, errors, file_response
+from backend.services.appeals import drafts, queries, service
 from backend.services.appeals.models import Appeal, AppealCategory
 from backend.services.appeals.queries import Departments
 from backend.services.appeals.rules import Kind, Status
@@ -34,11 +38,13 @@ from backend.services.appeals.schemas import (
     CategoryIn,
     CategoryOut,
     CategoryPatch,
+    DraftIn,
     DraftOut,
     ExtendIn,
     MergeIn,
     NoAnswerIn,
     QueueFilters,
+    QueueOrder,
     QueuePage,
     RedirectIn,
     StaffOut,
@@ -50,10 +56,10 @@ from backend.services.appeals.schemas import (
 )
 from backend.services.appeals.settings import policy_for
 
-router = APIRouter(prefix="/api/v1/municipalities/{municipality_id}", tags=["appeals"])
+router = APIRouter(prefix="/api/v1/municipalities/{municipality_id}", tags=["appeals"], responses=ERRORS)
 StaffDep = Annotated[TownAccess, Depends(can("appeals", "handle"))]
 ManagerDep = Annotated[TownAccess, Depends(can("appeals", "manage_templates"))]
-AppealId = Annotated[int, Path()]
+AppealId = IdPath
 
 
 @dataclass(frozen=True)
@@ -73,24 +79,38 @@ async def _clerk(access: StaffDep, user: CurrentUser, session: SessionDep) -> Cl
 ClerkDep = Annotated[Clerk, Depends(_clerk)]
 
 
+def _assignee(value: str) -> str | int:
+    # One value, so a refusal names one field: "me", "none", or an id within the database's.
+    if value in ("me", "none"):
+        return value
+    if not 1 <= int(value) <= INT32_MAX:
+        raise ValueError("not a person's id")
+    return int(value)
+
+
+Assignee = Annotated[str, Query(pattern=r"^(me|none|[0-9]{1,10})$", description="me, none, or a person's id"), AfterValidator(_assignee)]
+
+
 def _filters(
     status: Annotated[list[Status] | None, Query()] = None,
     kind: Annotated[list[Kind] | None, Query()] = None,
-    category_id: int | None = None,
-    department_id: int | None = None,
-    assignee: Annotated[str | None, Query(pattern=r"^(me|none|\d+)$")] = None,
+    category_id: IdQuery | None = None,
+    department_id: IdQuery | None = None,
+    assignee: Assignee | None = None,
     overdue: bool = False,
     due_within_days: Annotated[int | None, Query(ge=0, le=366)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: TextQuery(200) | None = None,
 ) -> QueueFilters:
     return QueueFilters(
         status=status or [], kind=kind or [], category_id=category_id, department_id=department_id,
-        assignee=int(assignee) if assignee and assignee.isdigit() else assignee,  # type: ignore[arg-type]
-        overdue=overdue, due_within_days=due_within_days, q=q,
+        assignee=assignee, overdue=overdue, due_within_days=due_within_days, q=q,
     )
 
 
 FiltersDep = Annotated[QueueFilters, Depends(_filters)]
+SortDep = Annotated[QueueOrder, Query(alias="sort", description="due (default), -registered (newest first) or registered")]
+Cursor = Annotated[TextQuery(200) | None, Query(description="next_cursor of the page before (of the same order)")]
+Format = Annotated[Literal["csv", "xlsx"], Query()]
 
 
 @router.get("/appeal-categories", response_model=list[CategoryOut])
@@ -100,7 +120,7 @@ async def list_categories(access: MemberDep, session: SessionDep) -> list[Catego
 
 
 @router.get("/appeal-categories/{category_id}/answer-template", response_model=TemplateOut)
-async def get_answer_template(category_id: Annotated[int, Path()], access: StaffDep, session: SessionDep) -> TemplateOut:
+async def get_answer_template(category_id: IdPath, access: StaffDep, session: SessionDep) -> TemplateOut:
     """The Jinja2 template a category's answers start from, and the fields it may use."""
     cat = await queries.category(session, municipality_id=access.town.id, category_id=category_id)
     return TemplateOut(body=await service.answer_template(session, category=cat), fields=sorted(documents.TEMPLATE_FIELDS))
@@ -108,7 +128,7 @@ async def get_answer_template(category_id: Annotated[int, Path()], access: Staff
 
 @router.put("/appeal-categories/{category_id}/answer-template", response_model=TemplateOut)
 async def put_answer_template(
-    category_id: Annotated[int, Path()], body: TemplateIn, access: ManagerDep, user: CurrentUser, session: SessionDep
+    category_id: IdPath, body: TemplateIn, access: ManagerDep, user: CurrentUser, session: SessionDep
 ) -> TemplateOut:
     """Set the category's answer template (department heads, the head, admins)."""
     cat = await queries.category(session, municipality_id=access.town.id, category_id=category_id)
@@ -155,16 +175,16 @@ async def patch_category(
 
 @router.get("/appeals", response_model=QueuePage)
 async def appeal_queue(
-    clerk: ClerkDep, session: SessionDep, filters: FiltersDep,
-    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    clerk: ClerkDep, session: SessionDep, filters: FiltersDep, cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, order: SortDep = QueueOrder.DUE,
 ) -> QueuePage:
-    """The queue sorted by due date, filtered, one keyset page at a time."""
+    """The queue in the chosen order (due date by default), filtered, one keyset page at a time."""
     now = utcnow()
     rows, next_cursor = await queries.queue(
         session, municipality_id=clerk.access.town.id, filters=filters, user_id=clerk.user_id, now=now, cursor=cursor,
-        limit=limit, departments=clerk.departments,
+        limit=limit, departments=clerk.departments, order=order,
     )
-    return QueuePage(items=await queries.list_items(session, appeals=rows, now=now), next_cursor=next_cursor)
+    return QueuePage(items=await queries.list_items(session, appeals=rows, now=now), next_cursor=next_cursor, sort=order)
 
 
 @router.get("/appeals/counts", response_model=StatusCounts)
@@ -185,33 +205,41 @@ async def appeal_staff(access: StaffDep, session: SessionDep) -> list[StaffOut]:
     return list(seen.values())
 
 
-@router.get("/appeals/export")
+def _export_name(town: Municipality, now: datetime, format: str) -> str:
+    return f"appeals-{now.astimezone(policy_for(town).tz):%Y%m%d-%H%M}.{format}"
+
+
+@router.get(
+    "/appeals/export", response_class=Response,
+    responses=file_response(writers.CSV, writers.XLSX, description="The filtered queue as a spreadsheet"),
+)
 async def export_queue(
-    clerk: ClerkDep, session: SessionDep, filters: FiltersDep, format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    clerk: ClerkDep, session: SessionDep, filters: FiltersDep, format: Format = "csv", order: SortDep = QueueOrder.DUE,
 ) -> Response:
-    """The filtered queue as CSV or XLSX (up to 50,000 rows)."""
+    """The filtered queue as CSV or XLSX (up to 50,000 rows), safe to open in a spreadsheet."""
     town = clerk.access.town
     now = utcnow()
-    rows = await queries.export_rows(session, town=town, filters=filters, user_id=clerk.user_id, now=now, departments=clerk.departments)
-    stamp = now.astimezone(policy_for(town).tz).strftime("%Y%m%d-%H%M")
+    header, rows = await queries.export_rows(
+        session, town=town, filters=filters, user_id=clerk.user_id, now=now, departments=clerk.departments, order=order
+    )
     await audit.record(session, action="appeal.export", object_type="appeal_queue", actor_id=clerk.user_id,
-                       municipality_id=town.id, after={"rows": len(rows) - 1, "format": format})
+                       municipality_id=town.id, after={"rows": len(rows), "format": format})
     if format == "csv":
-        buf = io.StringIO()
-        csv.writer(buf, delimiter=";").writerows(rows)
-        # A BOM so Excel opens Cyrillic CSV correctly.
-        return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="appeals-{stamp}.csv"'})
-    from openpyxl import Workbook
+        content, media_type = writers.csv_bytes(header, rows), f"{writers.CSV}; charset=utf-8"
+    else:
+        content, media_type = writers.xlsx_bytes(header, rows, sheet=_("Appeals")), writers.XLSX
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": writers.content_disposition(_export_name(town, now, format))})
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Appeals"))
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return Response(out.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="appeals-{stamp}.xlsx"'})
+
+@router.post("/appeals/export" + links.SUFFIX, response_model=DownloadLinkOut)
+async def export_link(
+    request: Request, clerk: ClerkDep, settings: SettingsDep, filters: FiltersDep, format: Format = "csv",
+    order: SortDep = QueueOrder.DUE,
+) -> DownloadLinkOut:
+    """A signed link to the same export (same filters, order and format) for a few minutes."""
+    name = _export_name(clerk.access.town, utcnow(), format)
+    return downloads.link(request, settings, user_id=clerk.user_id, filename=name)
 
 
 async def _load(session: AsyncSession, clerk: Clerk, appeal_id: int) -> Appeal:
@@ -219,7 +247,7 @@ async def _load(session: AsyncSession, clerk: Clerk, appeal_id: int) -> Appeal:
 
 
 async def _card(session: AsyncSession, clerk: Clerk, appeal: Appeal) -> AppealCard:
-    return await queries.card(session, town=clerk.access.town, appeal=appeal)
+    return await queries.card(session, town=clerk.access.town, appeal=appeal, departments=clerk.departments)
 
 
 async def _act(session: AsyncSession, clerk: Clerk, appeal_id: int, action: Callable[[Appeal], Awaitable[object]]) -> AppealCard:
@@ -288,9 +316,28 @@ async def merge(appeal_id: AppealId, body: MergeIn, clerk: ClerkDep, user: Curre
 
 @router.get("/appeals/{appeal_id}/answer-draft", response_model=DraftOut)
 async def answer_draft(appeal_id: AppealId, clerk: ClerkDep, user: CurrentUser, session: SessionDep) -> DraftOut:
-    """The answer's starting text from the category's template."""
+    """The answer's text as last saved (saved_at), else its start from the category's template."""
     appeal = await _load(session, clerk, appeal_id)
+    saved = await drafts.draft_of(session, appeal_id=appeal.id)
+    if saved is not None:
+        return DraftOut(body=saved.body, saved_at=saved.saved_at)
     return DraftOut(body=await service.draft_answer(session, appeal=appeal, actor=user))
+
+
+@router.put("/appeals/{appeal_id}/answer-draft", response_model=DraftOut)
+async def save_answer_draft(appeal_id: AppealId, body: DraftIn, clerk: ClerkDep, user: CurrentUser, session: SessionDep) -> DraftOut:
+    """Keep the answer being written (one draft per appeal; the last save wins)."""
+    appeal = await _load(session, clerk, appeal_id)
+    saved = await drafts.save_draft(session, appeal=appeal, actor=user, body=body.body)
+    return DraftOut(body=saved.body, saved_at=saved.saved_at)
+
+
+@router.delete("/appeals/{appeal_id}/answer-draft", status_code=204, response_class=Response)
+async def discard_answer_draft(appeal_id: AppealId, clerk: ClerkDep, session: SessionDep) -> Response:
+    """Throw the saved draft away: the answer starts from the template again."""
+    appeal = await _load(session, clerk, appeal_id)
+    await drafts.discard_draft(session, appeal_id=appeal.id)
+    return Response(status_code=204)
 
 
 @router.post("/appeals/{appeal_id}/answer", response_model=AppealCard)

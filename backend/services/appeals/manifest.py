@@ -24,7 +24,10 @@ MANIFEST = Manifest(
     routers=(router, keys_router),
     public_routers=(open311_router,),
     jobs=jobs.JOBS,
-    models=(models.AppealCategory, models.Appeal, models.AppealComment, models.AppealLink, models.AppealReminder, models.Open311Key),
+    models=(
+        models.AppealCategory, models.Appeal, models.AppealComment, models.AppealLink, models.AppealReminder, models.Open311Key,
+        models.AppealAnswerDraft,
+    ),
     personal_data=PersonalData(export=queries.export_personal_data, erase=service.erase_personal_data),
     files={"appeal": queries.may_see},
     documents={"appeal": queries.may_see},

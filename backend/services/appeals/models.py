@@ -43,8 +43,16 @@ class Appeal(Base, TimestampMixin):
             sqlite_where=text("merged_into_id IS NULL"), postgresql_where=text("merged_into_id IS NULL"),
         ),
         Index("ix_appeal_author", "author_id", "id"),
-        # Open311's public list: a town's reports by registration time.
-        Index("ix_appeal_town_kind_registered", "municipality_id", "kind", "registered_at"),
+        # The queue by registration (newest or oldest first) keysets on (registered_at, id),
+        # read forwards or backwards. The kind index is also Open311's public list of reports.
+        Index("ix_appeal_town_registered", "municipality_id", "registered_at", "id"),
+        Index("ix_appeal_town_kind_registered", "municipality_id", "kind", "registered_at", "id"),
+        Index("ix_appeal_town_category_registered", "municipality_id", "category_id", "registered_at", "id"),
+        Index("ix_appeal_town_assignee_registered", "municipality_id", "assignee_id", "registered_at", "id"),
+        Index(
+            "ix_appeal_queue_registered", "municipality_id", "status", "registered_at", "id",
+            sqlite_where=text("merged_into_id IS NULL"), postgresql_where=text("merged_into_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -115,6 +123,19 @@ class AppealLink(Base, TimestampMixin):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"), index=True)
     related_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"))
     relation: Mapped[str] = mapped_column(String(16))  # repeat, duplicate
+
+
+class AppealAnswerDraft(Base):
+    """The answer a clerk is writing, kept until it is sent or discarded: one per appeal, the
+    last save wins (whoever of the clerks made it)."""
+
+    __tablename__ = "appeal_answer_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AppealReminder(Base):

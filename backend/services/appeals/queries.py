@@ -4,7 +4,7 @@ resident's own appeals, and who may see what. Nothing here writes."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal, select, tuple_
@@ -17,11 +17,13 @@ from backend.core.documents import service as documents
 from backend.core.documents.models import Document
 from backend.core.files import service as files
 from backend.core.files.models import StoredFile
+from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
 from backend.core.users import service as users
 from backend.core.users.models import Membership, Role, User
 from backend.db import UTCDateTime, utcnow
 from backend.errors import Invalid, NotFound
+from backend.fields import INT32_MAX
 from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.services.appeals import permissions, rules
@@ -37,6 +39,8 @@ from backend.services.appeals.schemas import (
     FileOut,
     HistoryOut,
     QueueFilters,
+    QueueOrder,
+    ResidentAppealOut,
 )
 from backend.services.appeals.settings import of as settings_of
 from backend.services.appeals.settings import policy_for
@@ -98,20 +102,47 @@ async def of_author(session: AsyncSession, *, user_id: int, limit: int = 20) -> 
     return list(await session.scalars(select(Appeal).where(Appeal.author_id == user_id).order_by(Appeal.id.desc()).limit(limit)))
 
 
-def encode_cursor(appeal: Appeal) -> str:
-    return base64.urlsafe_b64encode(f"{appeal.due_at.isoformat()}|{appeal.id}".encode()).decode().rstrip("=")
+def in_scope(departments: Departments, department_id: int | None) -> bool:
+    """Whether an appeal routed to `department_id` is within the person's departments."""
+    return departments is None or department_id in departments
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+# Each order: the column it sorts by and whether newest first. The keyset is (column, id) in
+# that direction, and every index the queue reads ends in one of (due_at, id), (registered_at, id).
+_ORDERS = {
+    QueueOrder.DUE: (Appeal.due_at, False),
+    QueueOrder.NEWEST: (Appeal.registered_at, True),
+    QueueOrder.OLDEST: (Appeal.registered_at, False),
+}
+BROKEN_CURSOR = N_("The page link is broken; reload the list.")
+
+
+def encode_cursor(appeal: Appeal, order: QueueOrder = QueueOrder.DUE) -> str:
+    """The keyset position after `appeal` in `order`; the order is part of it."""
+    column, _newest = _ORDERS[order]
+    moment: datetime = getattr(appeal, column.key)
+    return base64.urlsafe_b64encode(f"{order.value}|{moment.isoformat()}|{appeal.id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[datetime, int]:
+    """The (moment, id) a cursor of `order` points after; a cursor that is not one, or one of
+    another order, is Invalid."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        due, ident = raw.split("|")
-        moment = datetime.fromisoformat(due)
+        kind, at, ident = raw.split("|")
+        moment, number = datetime.fromisoformat(at), int(ident)
         if moment.tzinfo is None:
-            raise ValueError(due)
-        return moment, int(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(N_("The page link is broken; reload the list.")) from None
+            raise ValueError(at)
+        # In UTC here: year 1 or 9999 with an offset leaves datetime's range in UTC, which
+        # would be an OverflowError where the database driver converts it.
+        moment = moment.astimezone(UTC)
+    except (ValueError, UnicodeDecodeError, OverflowError):
+        raise Invalid(BROKEN_CURSOR) from None
+    if not 1 <= number <= INT32_MAX or kind not in {o.value for o in QueueOrder}:
+        raise Invalid(BROKEN_CURSOR)
+    if kind != order.value:
+        raise Invalid(N_("The page link belongs to another order of the list; reload the list."))
+    return moment, number
 
 
 def _filtered(stmt, *, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime, departments: Departments):  # noqa: ANN001, ANN202
@@ -155,20 +186,23 @@ async def queue(
     cursor: str | None = None,
     limit: int = 50,
     departments: Departments = None,
+    order: QueueOrder = QueueOrder.DUE,
 ) -> tuple[list[Appeal], str | None]:
-    """One page of the clerk's queue sorted by due date, keyset-paginated so a deep page
-    costs what the first does."""
+    """One page of the clerk's queue in `order` (due date by default), keyset-paginated so a
+    deep page costs what the first does."""
     now = now or utcnow()
+    column, newest = _ORDERS[order]
     stmt = _filtered(select(Appeal), municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments)
     if filters.status:
         stmt = stmt.where(Appeal.status.in_([s.value for s in filters.status]))
     if cursor:
-        due, ident = decode_cursor(cursor)
-        # A row-value comparison: both engines walk the (…, due_at, id) index from the cursor.
-        stmt = stmt.where(tuple_(Appeal.due_at, Appeal.id) > tuple_(literal(due, UTCDateTime()), literal(ident)))
-    stmt = stmt.order_by(Appeal.due_at, Appeal.id).limit(limit + 1)
+        moment, ident = decode_cursor(cursor, order)
+        # A row-value comparison: both engines walk the (…, column, id) index from the cursor.
+        key, after = tuple_(column, Appeal.id), tuple_(literal(moment, UTCDateTime()), literal(ident))
+        stmt = stmt.where(key < after if newest else key > after)
+    stmt = stmt.order_by(*((column.desc(), Appeal.id.desc()) if newest else (column, Appeal.id))).limit(limit + 1)
     rows = list(await session.scalars(stmt))
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1], order) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
@@ -215,6 +249,19 @@ async def linked(session: AsyncSession, *, appeal_id: int) -> list[Appeal]:
     )
     merged = await session.scalars(select(Appeal).where(Appeal.merged_into_id == appeal_id).order_by(Appeal.id))
     return list(rows) + list(merged)
+
+
+async def of_resident(session: AsyncSession, *, appeal: Appeal, departments: Departments = None, limit: int = 10) -> list[Appeal]:
+    """The same author's other appeals in the same town (within the person's departments),
+    newest first."""
+    if appeal.author_id is None:
+        return []
+    stmt = select(Appeal).where(
+        Appeal.author_id == appeal.author_id, Appeal.municipality_id == appeal.municipality_id, Appeal.id != appeal.id
+    )
+    if departments is not None:
+        stmt = stmt.where(Appeal.department_id.in_([d for d in departments if d is not None]) | Appeal.department_id.is_(None))
+    return list(await session.scalars(stmt.order_by(Appeal.registered_at.desc(), Appeal.id.desc()).limit(limit)))
 
 
 async def possible_duplicates(session: AsyncSession, *, appeal: Appeal, limit: int = 5) -> list[tuple[Appeal, float]]:
@@ -311,16 +358,22 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
 
 async def list_items(session: AsyncSession, *, appeals: list[Appeal], now: datetime) -> list[AppealListItem]:
     """The queue's rows for these appeals (one town's)."""
-    cats = {c.id: c.name for c in await categories(session, municipality_id=appeals[0].municipality_id, active_only=False)} if appeals else {}
+    if not appeals:
+        return []
+    town_id = appeals[0].municipality_id
+    cats = {c.id: c.name for c in await categories(session, municipality_id=town_id, active_only=False)}
+    depts = {d.id: d.name for d in await towns.departments(session, municipality_id=town_id)}
     names = await _names(session, {a.assignee_id for a in appeals})
     counts = await attachment_counts(session, appeal_ids=[a.id for a in appeals])
-    return [_item(a, cats, names, counts, now) for a in appeals]
+    return [_item(a, cats, depts, names, counts, now) for a in appeals]
 
 
-def _item(a: Appeal, cats: dict[int, str], names: dict[int, str], counts: dict[int, int], now: datetime) -> AppealListItem:
+def _item(
+    a: Appeal, cats: dict[int, str], depts: dict[int, str], names: dict[int, str], counts: dict[int, int], now: datetime
+) -> AppealListItem:
     return AppealListItem(
         id=a.id, reg_number=a.reg_number, kind=Kind(a.kind), status=Status(a.status),
-        category=cats.get(a.category_id or 0), department_id=a.department_id,
+        category=cats.get(a.category_id or 0), department_id=a.department_id, department=depts.get(a.department_id or 0),
         assignee_id=a.assignee_id, assignee_name=names.get(a.assignee_id or 0), full_name=a.full_name,
         excerpt=excerpt(a.text), registered_at=a.registered_at, due_at=a.due_at,
         deadline=rules.deadline_state(a.due_at, now).value if rules.is_open(Status(a.status)) else "none",
@@ -328,9 +381,12 @@ def _item(a: Appeal, cats: dict[int, str], names: dict[int, str], counts: dict[i
     )
 
 
-async def card(session: AsyncSession, *, town: Municipality, appeal: Appeal, now: datetime | None = None) -> AppealCard:
+async def card(
+    session: AsyncSession, *, town: Municipality, appeal: Appeal, now: datetime | None = None, departments: Departments = None
+) -> AppealCard:
     """Everything about one appeal for the clerk: text, files, map, history, comments,
-    duplicates, linked appeals and answers."""
+    duplicates, linked appeals, the resident's other appeals and answers; other appeals only
+    within the clerk's departments."""
     now = now or utcnow()
     item = (await list_items(session, appeals=[appeal], now=now))[0]
     notes = await comments(session, appeal_id=appeal.id)
@@ -362,14 +418,18 @@ async def card(session: AsyncSession, *, town: Municipality, appeal: Appeal, now
         comments=[CommentOut(id=c.id, kind=c.kind, body=c.body, author=names.get(c.author_id or 0), created_at=c.created_at) for c in notes],
         history=[HistoryOut(at=h.at, action=h.action, actor=actor_names.get(h.actor_id or 0), details=_details(h.after, actor_names)) for h in history],
         duplicates=[DuplicateOut(id=a.id, reg_number=a.reg_number, excerpt=excerpt(a.text, 80), score=round(s, 3), status=Status(a.status))
-                    for a, s in await possible_duplicates(session, appeal=appeal)],
+                    for a, s in await possible_duplicates(session, appeal=appeal) if in_scope(departments, a.department_id)],
         linked=[DuplicateOut(id=a.id, reg_number=a.reg_number, excerpt=excerpt(a.text, 80), score=1.0, status=Status(a.status))
-                for a in await linked(session, appeal_id=appeal.id)],
+                for a in await linked(session, appeal_id=appeal.id) if in_scope(departments, a.department_id)],
         documents=docs,
         can_forward_crime_report=rules.can_forward_as_crime_report(
             kind=Kind(appeal.kind), status=Status(appeal.status), no_answer_reason=appeal.no_answer_reason,
             forwarded=appeal.redirected_at is not None,
         ),
+        resident_appeals=[
+            ResidentAppealOut(id=a.id, reg_number=a.reg_number, status=Status(a.status), registered_at=a.registered_at, excerpt=excerpt(a.text, 80))
+            for a in await of_resident(session, appeal=appeal, departments=departments)
+        ],
     )
 
 
@@ -387,7 +447,7 @@ async def _documents(session: AsyncSession, appeal: Appeal) -> list[Document]:
 
 
 EXPORT_COLUMNS = (
-    N_("Registration number"), N_("Kind"), N_("Status"), N_("Category"), N_("Author"), N_("Registered"),
+    N_("Registration number"), N_("Kind"), N_("Status"), N_("Category"), N_("Department"), N_("Author"), N_("Registered"),
     N_("Due"), N_("Assignee"), N_("Address"), N_("Text"),
 )
 EXPORT_MAX_ROWS = 50_000
@@ -395,28 +455,29 @@ EXPORT_MAX_ROWS = 50_000
 
 async def export_rows(
     session: AsyncSession, *, town: Municipality, filters: QueueFilters, user_id: int, now: datetime | None = None,
-    departments: Departments = None,
-) -> list[list[str]]:
-    """The filtered queue as rows of text, the header first (up to EXPORT_MAX_ROWS rows)."""
+    departments: Departments = None, order: QueueOrder = QueueOrder.DUE,
+) -> tuple[list[str], list[list[str]]]:
+    """The filtered queue in `order` as a header and rows of text (up to EXPORT_MAX_ROWS)."""
     now = now or utcnow()
     tz = policy_for(town).tz
-    rows: list[list[str]] = [[_(c) for c in EXPORT_COLUMNS]]
+    rows: list[list[str]] = []
     cursor = None
-    while len(rows) <= EXPORT_MAX_ROWS:
+    while len(rows) < EXPORT_MAX_ROWS:
         page, cursor = await queue(
-            session, municipality_id=town.id, filters=filters, user_id=user_id, now=now, cursor=cursor, limit=500, departments=departments
+            session, municipality_id=town.id, filters=filters, user_id=user_id, now=now, cursor=cursor, limit=500,
+            departments=departments, order=order,
         )
         by_id = {a.id: a for a in page}
         for item in await list_items(session, appeals=page, now=now):
             a = by_id[item.id]
             rows.append([
                 item.reg_number, _(rules.KIND_TITLES[item.kind]), _(rules.STATUS_TITLES[item.status]), item.category or "",
-                item.full_name or "", item.registered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
+                item.department or "", item.full_name or "", item.registered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
                 item.due_at.astimezone(tz).strftime("%d.%m.%Y"), item.assignee_name or "", a.address or "", a.text,
             ])
         if cursor is None:
             break
-    return rows[: EXPORT_MAX_ROWS + 1]
+    return [_(c) for c in EXPORT_COLUMNS], rows[:EXPORT_MAX_ROWS]
 
 
 async def stats(session: AsyncSession, municipality_id: int, now: datetime) -> dict[str, float | int]:

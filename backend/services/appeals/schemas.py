@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.fields import Id, Text
+from backend.fields import NO_NUL, Id, Text
 from backend.services.appeals.rules import Kind, Status
 
 MAX_ATTACHMENTS = 10
@@ -17,28 +18,38 @@ class AppealDraft(BaseModel):
     """What a resident (or an Open311 client) files."""
 
     kind: Kind
-    category_id: int
-    text: str = Field(min_length=1)
-    full_name: str | None = Field(default=None, max_length=256)
-    reply_address: str | None = Field(default=None, max_length=500)
-    phone: str | None = Field(default=None, max_length=32)
-    address: str | None = Field(default=None, max_length=500)
+    category_id: Id
+    # Field(max_length=...) rather than fields.Text: the bot's dialog reads these limits back.
+    # The town's own limit of the text (appeal_max_chars) is checked by the service.
+    text: str = Field(min_length=1, pattern=NO_NUL)
+    full_name: str | None = Field(default=None, max_length=256, pattern=NO_NUL)
+    reply_address: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    phone: str | None = Field(default=None, max_length=32, pattern=NO_NUL)
+    address: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    file_ids: list[int] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    file_ids: list[Id] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     mentions_crime: bool = False
 
 
 class QueueFilters(BaseModel):
     status: list[Status] = Field(default_factory=list)
     kind: list[Kind] = Field(default_factory=list)
-    category_id: int | None = None
-    department_id: int | None = None
-    assignee: Literal["me", "none"] | int | None = None
+    category_id: Id | None = None
+    department_id: Id | None = None
+    assignee: Literal["me", "none"] | Id | None = None
     overdue: bool = False
     due_within_days: int | None = Field(default=None, ge=0, le=366)
-    q: str | None = Field(default=None, max_length=200)
+    q: Text(200) | None = None
     include_merged: bool = False
+
+
+class QueueOrder(StrEnum):
+    """The queue's orders; each is a keyset on an index ending in its columns and the id."""
+
+    DUE = "due"  # due date, soonest first (what the clerk acts on)
+    NEWEST = "-registered"  # registration, newest first
+    OLDEST = "registered"  # registration, oldest first
 
 
 class CategoryOut(BaseModel):
@@ -84,6 +95,7 @@ class AppealListItem(BaseModel):
     status: Status
     category: str | None
     department_id: int | None
+    department: str | None = None  # the department's name
     assignee_id: int | None
     assignee_name: str | None
     full_name: str | None
@@ -97,7 +109,8 @@ class AppealListItem(BaseModel):
 
 class QueuePage(BaseModel):
     items: list[AppealListItem]
-    next_cursor: str | None
+    next_cursor: str | None  # carries the order: a cursor of one order is refused with another
+    sort: QueueOrder
 
 
 class FileOut(BaseModel):
@@ -146,6 +159,16 @@ class AppealRef(BaseModel):
     reg_number: str
 
 
+class ResidentAppealOut(BaseModel):
+    """Another appeal of the same resident in the same town, for the card."""
+
+    id: int
+    reg_number: str
+    status: Status
+    registered_at: datetime
+    excerpt: str
+
+
 class StaffOut(BaseModel):
     id: int
     name: str
@@ -183,6 +206,7 @@ class AppealCard(AppealListItem):
     # 59-FZ art. 11 p. 1: left without an answer for want of a name or reply address, not yet
     # forwarded as a report of a crime (POST .../forward-crime-report).
     can_forward_crime_report: bool = False
+    resident_appeals: list[ResidentAppealOut] = Field(default_factory=list)  # newest first, up to 10
 
 
 class StatusCounts(BaseModel):
@@ -191,7 +215,7 @@ class StatusCounts(BaseModel):
 
 
 class AssignIn(BaseModel):
-    assignee_id: int | None = None  # None: take it yourself
+    assignee_id: Id | None = None  # None: take it yourself
 
 
 class StatusIn(BaseModel):
@@ -199,16 +223,18 @@ class StatusIn(BaseModel):
 
 
 class TextIn(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text(4000, min_length=1)
 
 
 class RedirectIn(BaseModel):
-    to: str = Field(min_length=2, max_length=300)
+    to: Text(300, min_length=2)
 
 
 class ExtendIn(BaseModel):
-    days: int  # the town's limit is checked by the rules, with their own message
-    reason: str = Field(min_length=3, max_length=500)
+    # The town's limit (at most 30 days) is checked by the rules, with their own message;
+    # this bound only keeps the number one the database and the calendar can hold.
+    days: int = Field(ge=-366, le=366)
+    reason: Text(500, min_length=3)
 
 
 class NoAnswerIn(BaseModel):
@@ -216,19 +242,24 @@ class NoAnswerIn(BaseModel):
 
 
 class AnswerIn(BaseModel):
-    body: str = Field(min_length=10, max_length=20000)
+    body: Text(20000, min_length=10)
 
 
 class MergeIn(BaseModel):
-    into_id: int
+    into_id: Id
 
 
 class DraftOut(BaseModel):
     body: str
+    saved_at: datetime | None = None  # None: the template's text, nothing saved yet
+
+
+class DraftIn(BaseModel):
+    body: Text(20000)
 
 
 class TemplateIn(BaseModel):
-    body: str | None = Field(default=None, max_length=20000)  # None: back to the town's default
+    body: Text(20000) | None = None  # None: back to the town's default
 
 
 class TemplateOut(BaseModel):

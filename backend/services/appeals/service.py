@@ -28,7 +28,7 @@ from backend.core.users.models import IdentityLevel, Membership, Role, User
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, Invalid, InvalidFields, NotFound
 from backend.i18n import N_
-from backend.services.appeals import letter, notices, permissions, rules
+from backend.services.appeals import drafts, letter, notices, permissions, rules
 from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealReminder
 from backend.services.appeals.queries import category, get_own
 from backend.services.appeals.rules import STATUS_TITLES, Kind, NoAnswerReason, Status
@@ -546,6 +546,7 @@ async def answer(
     )
     doc.file_id = stored.id
     appeal.answer_document_id, appeal.answered_at = doc.id, now
+    await drafts.discard_draft(session, appeal_id=appeal.id)
     await _move(session, appeal, Status.ANSWERED, actor_id=actor.id, notify=False, document=doc.number)
     for child in await session.scalars(select(Appeal).where(Appeal.merged_into_id == appeal.id)):
         child.status, child.answer_document_id, child.answered_at = Status.ANSWERED.value, doc.id, now

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -533,47 +534,70 @@ async def test_error_screen_has_a_title_and_close_in_telegram(open_tab, live, ru
 
 async def test_download_in_telegram_goes_through_download_file(open_tab, live, runtime, settings):
     """Telegram's mobile webviews ignore blob links: from Bot API 8.0 the page asks the server
-    for a signed link and hands it to WebApp.downloadFile."""
+    for a signed link and hands it to WebApp.downloadFile, which fetches it without our
+    Authorization header."""
     town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
     person = await _person(runtime, town=town, locale="en")
     data = sign(settings, tg_user(person, "en"))
     tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
     page = tab.page
-    link_calls: list[Any] = []
-
-    # A stand-in for the signed-link route the backend is to add (POST <path>/download-link
-    # answering {url, filename}); when it exists, this route() goes and the real one answers.
-    async def _link(route: Any) -> None:
-        link_calls.append(route.request)
-        await route.fulfill(json={"url": "https://glocal.test/api/v1/dl/signed-token", "filename": "glocal-my-data.json"})
-
-    await page.route(f"{live.url}/api/v1/me/export/download-link", _link)
     await page.goto(launch_url(live, "profile/", data))
     await page.locator("#data").wait_for()
     await page.get_by_role("button", name="Download my data").click()
     await page.wait_for_function("window.__tg.some((c) => c[0] === 'downloadFile')")
 
-    assert ["downloadFile", {"url": "https://glocal.test/api/v1/dl/signed-token", "file_name": "glocal-my-data.json"}] in await _calls(page)
-    assert len(link_calls) == 1 and link_calls[0].method == "POST"
-    assert (await link_calls[0].all_headers())["authorization"] == f"tma {data}"
+    [params] = [c[1] for c in await _calls(page) if c[0] == "downloadFile"]
+    link_calls = tab.api_calls("POST", "/me/export/download-link")
+    assert len(link_calls) == 1 and (await link_calls[0].all_headers())["authorization"] == f"tma {data}"
     assert not tab.api_calls("GET", "/me/export")  # no blob was fetched
+    # The link is absolute, on the configured public origin (MINIAPP_URL's), and names the file.
+    assert params["file_name"] == "glocal-my-data.json"
+    assert params["url"].startswith("https://glocal.test/api/v1/dl/")
+    # What Telegram then does: a plain GET, no launch data, which downloads the person's data.
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        r = await http.get(params["url"].removeprefix("https://glocal.test"))
+    assert r.status_code == 200 and r.headers["content-disposition"] == 'attachment; filename="glocal-my-data.json"'
+    assert r.json()["user"]["telegram_id"] == person.telegram_id
     assert tab.errors == []
 
 
-async def test_download_in_telegram_falls_back_while_the_server_has_no_links(open_tab, live, runtime, settings):
+async def test_download_in_an_older_telegram_opens_the_signed_link(open_tab, live, runtime, settings):
+    """Before Bot API 8.0 there is no downloadFile: the signed link opens in the system browser."""
     town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
     person = await _person(runtime, town=town, locale="en")
     data = sign(settings, tg_user(person, "en"))
     tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
     page = tab.page
+    await page.goto(launch_url(live, "profile/", data).replace("tgWebAppVersion=8.0", "tgWebAppVersion=7.10"))
+    await page.locator("#data").wait_for()
+    await page.get_by_role("button", name="Download my data").click()
+    await page.wait_for_function("window.__tg.some((c) => c[0] === 'openLink')")
+
+    [url] = [c[1] for c in await _calls(page) if c[0] == "openLink"]
+    assert url.startswith("https://glocal.test/api/v1/dl/")
+    assert not [c for c in await _calls(page) if c[0] == "downloadFile"] and not tab.api_calls("GET", "/me/export")
+    assert tab.errors == []
+
+
+async def test_download_in_telegram_falls_back_where_a_server_has_no_links(open_tab, live, runtime, settings):
+    """A server from before signed links answers the link route with "no such route": the page
+    then downloads through a blob, and asks no more."""
+    town = await seed(runtime, lambda s: make_town(s, slug="kolomna", name="Коломна"))
+    person = await _person(runtime, town=town, locale="en")
+    data = sign(settings, tg_user(person, "en"))
+    tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
+    page = tab.page
+    # The older server's answer, as this app gives it for any unknown route.
+    await page.route(
+        f"{live.url}/api/v1/me/export/download-link",
+        lambda route: route.fulfill(status=404, json={"error": "no_route", "message": "Not found."}),
+    )
     await page.goto(launch_url(live, "profile/", data))
     await page.locator("#data").wait_for()
 
-    # The real server answers the link route with "no such route": the blob path still works.
     async with page.expect_download() as info:
         await page.get_by_role("button", name="Download my data").click()
     assert (await info.value).suggested_filename == "glocal-my-data.json"
-    assert (await tab.api_calls("POST", "/me/export/download-link")[0].response()).status in (404, 405)
     assert not [c for c in await _calls(page) if c[0] == "downloadFile"]
     # Asked once per page: the second download goes straight to the blob.
     async with page.expect_download():

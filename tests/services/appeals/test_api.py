@@ -57,6 +57,9 @@ async def test_queue_lists_own_town_only(client, runtime):
         ("GET", "/appeals/staff", None),
         ("GET", "/appeals/{id}", None),
         ("GET", "/appeals/{id}/answer-draft", None),
+        ("PUT", "/appeals/{id}/answer-draft", {"body": "Черновик"}),
+        ("DELETE", "/appeals/{id}/answer-draft", None),
+        ("POST", "/appeals/export/download-link", None),
         ("POST", "/appeals/{id}/assign", {}),
         ("POST", "/appeals/{id}/status", {"status": "in_progress"}),
         ("POST", "/appeals/{id}/comments", {"text": "заметка"}),
@@ -67,7 +70,9 @@ async def test_queue_lists_own_town_only(client, runtime):
         ("POST", "/appeals/{id}/merge", {"into_id": 1}),
         ("POST", "/appeals/{id}/answer", {"body": "Ответ по существу обращения."}),
         ("GET", "/files/{file}", None),
+        ("POST", "/files/{file}/download-link", None),
         ("GET", "/appeal-categories", None),
+        ("GET", "/departments", None),
     ],
 )
 async def test_clerk_of_town_a_gets_404_for_town_b(client, runtime, method, path, body):

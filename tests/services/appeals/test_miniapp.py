@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -570,3 +571,91 @@ async def test_reminder_link_opens_the_card_with_telegram_controls(open_tab, liv
     assert "appeal" not in parse_qs(urlsplit(page.url).query)
     assert await page.locator(f"#list li[data-id='{report.id}'] .assignee").inner_text() == "Иванова Ольга"
     assert tab.errors == []
+
+
+async def test_order_departments_link_export_earlier_appeals_and_a_draft_on_another_device(open_tab, live, runtime, settings):
+    """What the newer API gives the page: the orders, the departments, exports through signed
+    links in Telegram, the resident's other appeals on the card, and drafts kept on the server."""
+    world = await _seed(runtime, settings)
+    town_id = world["town"].id
+    soon = world["soon"]
+    data = sign(settings, tg_user(world["clerk"], "en"))
+    tab = await open_tab(telegram_js=telegram_stub(data), webview=True)
+    page = tab.page
+    await page.goto(launch_url(live, "appeals/", data))
+    await page.wait_for_function("document.querySelectorAll('#list li').length > 0")
+
+    # The server said which order it applied, so the page offers the others; newest first is
+    # the server's order by registration.
+    await page.locator("#sort-button:not([hidden])").click()
+    await page.locator("#sort").get_by_role("button", name="Newest first").click()
+    await page.wait_for_function("(n) => document.querySelectorAll('#list li').length === n", arg=20)
+    await page.wait_for_function("!document.querySelector('#queue .spinner')")
+    assert _queue_requests(tab, town_id)[-1]["sort"] == ["-registered"]
+    async with runtime.sessionmaker() as s:
+        newest = list(await s.scalars(
+            select(Appeal.reg_number).where(Appeal.municipality_id == town_id, Appeal.status.in_([v.value for v in OPEN_STATUSES]))
+            .order_by(Appeal.registered_at.desc(), Appeal.id.desc()).limit(20)
+        ))
+    assert await _rows(page) == newest
+
+    # The town's departments are a filter.
+    await page.locator("#filters-button").click()
+    await page.locator("#filters").wait_for()
+    trash_department = next(d["id"] for d in (await _api(live, data, f"/municipalities/{town_id}/departments")) if d["name"] == "Отдел «Мусор»")
+    await page.select_option("#filter-department", str(trash_department))
+    await page.wait_for_function("(id) => [...document.querySelectorAll('#list li')].map(e => e.dataset.id).join() === String(id)", arg=soon.id)
+
+    # The export goes to Telegram's downloadFile as a signed link, which downloads the CSV of
+    # these filters without launch data.
+    await page.locator("#filters").get_by_role("button", name="CSV").click()
+    await page.wait_for_function("window.__tg.some((c) => c[0] === 'downloadFile')")
+    [params] = [c[1] for c in await page.evaluate("window.__tg") if c[0] == "downloadFile"]
+    assert params["url"].startswith("https://glocal.test/api/v1/dl/") and params["file_name"].endswith(".csv")
+    assert not tab.api_calls("GET", f"/municipalities/{town_id}/appeals/export")
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        r = await http.get(params["url"].removeprefix("https://glocal.test"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"].startswith("attachment;")
+    exported = r.content.decode("utf-8-sig")
+    assert soon.reg_number in exported and world["overdue"].reg_number not in exported and "Отдел «Мусор»" in exported
+    await page.evaluate("window.__tgBack()")  # Telegram's back button closes the sheet
+    await page.locator("#filters").wait_for(state="detached")
+
+    # The card names the department and lists the resident's other appeal in the town.
+    await page.locator(f"#list li[data-id='{soon.id}'] a").click()
+    await page.locator("#reg").wait_for()
+    assert await page.locator("#department").inner_text() == "Отдел «Мусор»"
+    assert await page.locator("#earlier li").evaluate_all("els => els.map(e => e.dataset.id)") == [str(world["unanswerable"].id)]
+    assert world["unanswerable"].reg_number in await page.locator("#earlier").inner_text()
+
+    # What the clerk types is saved on the server as well as on the device...
+    await page.locator("#actions-bar .quick-action[data-action=answer]").click()
+    await page.wait_for_function("(number) => document.querySelector('#field-answer').value.includes(number)", arg=soon.reg_number)
+    await page.locator("#field-answer").fill("Уважаемый Борис! Площадку очистят до пятницы.")
+    await page.locator("#draft-state").filter(has_text="Draft saved at").wait_for()
+    draft_path = f"/municipalities/{town_id}/appeals/{soon.id}/answer-draft"
+    await page.wait_for_function("(url) => performance.getEntriesByType('resource').some((e) => e.name === url)", arg=f"{live.url}/api/v1{draft_path}")
+    saved = await _api(live, data, draft_path)
+    assert saved["body"] == "Уважаемый Борис! Площадку очистят до пятницы." and saved["saved_at"] is not None
+
+    # ...so another device (a browser with nothing stored) finds it, and sending clears it.
+    other = await open_tab()
+    fresh = sign(settings, tg_user(world["clerk"], "en"))
+    await other.page.goto(launch_url(live, f"appeals/?town={town_id}&appeal={soon.id}", fresh))
+    await other.page.locator("#actions-bar .quick-action[data-action=answer]").click()
+    await other.page.wait_for_function("document.querySelector('#field-answer') && document.querySelector('#field-answer').value.endsWith('до пятницы.')")
+    assert (await other.page.locator("#draft-state").inner_text()).startswith("Your unsent draft of ")
+    other.page.once("dialog", lambda d: d.accept())
+    await other.page.locator("#answer-form").get_by_role("button", name="Send answer").click()
+    await other.page.locator("#documents .doc-number").wait_for()
+    after = await _api(live, fresh, draft_path)
+    assert after["saved_at"] is None  # the answer discarded the draft: the template again
+    assert tab.errors == [] and other.errors == []
+
+
+async def _api(live, data: str, path: str) -> Any:  # noqa: ANN001
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        r = await http.get(f"/api/v1{path}", headers={"Authorization": f"tma {data}"})
+    assert r.status_code == 200, r.text
+    return r.json()

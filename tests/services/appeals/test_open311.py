@@ -402,3 +402,40 @@ async def test_a_report_found_obscene_keeps_its_text_off_the_public_feed(client,
     assert shown["description"] is None and "Грубые" not in r.text
     assert shown["status"] == "closed"
     assert shown["status_notes"] == "The appeal contains obscene or insulting language or threats."
+
+
+async def test_bad_input_anywhere_is_a_georeport_400_not_a_500(client, runtime):
+    """Dates at the ends of the calendar, NUL and lone surrogates in paths, filters and bodies:
+    each is GeoReport's 400 (a list of {code, description}), never a server error."""
+    w = await seed(runtime, _world)
+    key = await _issue_key(client, runtime, w)
+    url = "/open311/v2/o311-a/requests.json"
+    # Year 1 and year 9999 with an offset leave datetime's range in UTC; a bare date at the
+    # very start is read on the town's clock (UTC+3), which leaves it too.
+    for moment in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01"):
+        for name in ("start_date", "end_date"):
+            body = _assert_error(await client.get(url, params={name: moment}, headers=EN), 400)
+            assert body[0]["description"] == f"{name} is not a date and time in ISO 8601 (w3c) form."
+    assert (await client.get(url, params={"start_date": "9999-12-31T00:00:00+00:00"})).json() == []
+
+    for params in ({"service_code": "roads\x00"}, {"service_request_id": "OA\x00"}, {"status": "open\x00"}, {"start_date": "2026\x00"}):
+        body = _assert_error(await client.get(url, params=params, headers=EN), 400)
+        assert body[0]["description"] == f"The parameter {next(iter(params))} has an invalid value."
+    for path in ("/open311/v2/o311-a%00/services.json", "/open311/v2/o311-a/services/roads%00.json",
+                 "/open311/v2/o311-a/requests/OA%00.json", "/open311/v2/o311-a/tokens/x%00.json"):
+        _assert_error(await client.get(path, headers=EN), 400)
+
+    form = {"api_key": key, "service_code": "roads", "address_string": "ул. Мира, 1", "description": "Яма"}
+    for name in ("description", "address_string", "first_name", "email", "service_code", "api_key"):
+        body = _assert_error(await client.post(url, content=urlencode({**form, name: "a\x00b"}), headers=FORM), 400)
+        assert [e["description"] for e in body] == [f"The parameter {name} has an invalid value."]
+        # JSON can carry a lone surrogate, which no database can store.
+        raw = json.dumps({**form, name: "a\ud800b"})
+        r = await client.post(url, content=raw, headers={"Content-Type": "application/json", **EN})
+        assert [e["description"] for e in _assert_error(r, 400)] == [f"The parameter {name} has an invalid value."]
+    # A wrong value is told before the key is checked; a wrong key before what is missing.
+    body = _assert_error(await client.post(url, content=urlencode({"lat": "north"}), headers=FORM), 400)
+    assert [e["description"] for e in body] == ["The parameter lat has an invalid value."]
+    _assert_error(await client.post(url, content=urlencode({"service_code": "roads"}), headers=FORM), 403)
+    async with runtime.sessionmaker() as s:
+        assert await s.scalar(select(Appeal).where(Appeal.source == "open311")) is None

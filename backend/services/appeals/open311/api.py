@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -25,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from backend.core.municipalities.models import Municipality
 from backend.deps import CurrentUser, SessionDep, SettingsDep, TownAccess, can
 from backend.errors import DomainError, Invalid
+from backend.fields import NO_NUL, IdPath, Text, TextQuery
 from backend.i18n import N_, normalize_locale, use_locale
 from backend.i18n import gettext as _
+from backend.openapi import ERRORS, errors
 from backend.services.appeals import rules
 from backend.services.appeals.open311 import service as open311
 from backend.services.appeals.settings import of as settings_of
@@ -60,6 +62,20 @@ def _errors(status: int, descriptions: list[str] | tuple[str, ...]) -> JSONRespo
     return JSONResponse([{"code": status, "description": d} for d in descriptions], status_code=status)
 
 
+class GeoReportErrorOut(BaseModel):
+    """One of the errors GeoReport answers with, as a list."""
+
+    code: int = Field(description="The HTTP status code")
+    description: str = Field(description="What went wrong, in the caller's language")
+
+
+def geo_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for GeoReport's errors: a list of {code, description}."""
+    texts = {400: "A parameter is missing or invalid", 403: "The API key is missing or not valid for this town",
+             404: "No such town, service, report or resource"}
+    return {code: {"model": list[GeoReportErrorOut], "description": texts[code]} for code in codes}
+
+
 class GeoReportRoute(APIRoute):
     """A route that answers in the caller's language, turns every error into GeoReport's error
     list, and lets browser dashboards read the public data (no credentials are involved)."""
@@ -77,7 +93,8 @@ class GeoReportRoute(APIRoute):
                 except DomainError as exc:
                     response = _errors(_STATUS.get(exc.status, exc.status), [exc.render()])
                 except RequestValidationError as exc:
-                    names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}) or ["?"]
+                    # ("query", "service_code", 0) for an item of a list: the parameter's name.
+                    names = sorted({str(e["loc"][1] if len(e["loc"]) > 1 else e["loc"][0]) for e in exc.errors() if e.get("loc")}) or ["?"]
                     response = _errors(400, [_(INVALID_PARAMETER).format(name=n) for n in names])
             if request.method == "GET":
                 response.headers["Access-Control-Allow-Origin"] = "*"
@@ -144,10 +161,11 @@ def _parse_moment(value: str | None, name: str, town: Municipality) -> datetime 
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # The spec requires an offset; a bare date or time is read on the town's clock. In UTC
+        # here: year 1 or 9999 with an offset leaves datetime's range (an OverflowError).
+        return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(town.timezone))).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise GeoReportError(400, _("{name} is not a date and time in ISO 8601 (w3c) form.").format(name=name)) from None
-    # The spec requires an offset; a bare date or time is read on the town's clock.
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(town.timezone))
 
 
 class RequestIn(BaseModel):
@@ -156,20 +174,21 @@ class RequestIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    api_key: str | None = None
-    service_code: str | None = Field(default=None, max_length=32)
+    api_key: Text(128) | None = None
+    service_code: Text(32) | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     long: float | None = Field(default=None, ge=-180, le=180)
-    address_string: str | None = Field(default=None, max_length=500)
-    address_id: str | None = None
-    email: str | None = Field(default=None, max_length=254)
-    device_id: str | None = None
-    account_id: str | None = None
-    first_name: str | None = Field(default=None, max_length=120)
-    last_name: str | None = Field(default=None, max_length=120)
-    phone: str | None = Field(default=None, max_length=32)
-    description: str | None = None
-    media_url: str | None = None
+    address_string: Text(500) | None = None
+    address_id: Text(200) | None = None
+    email: Text(254) | None = None
+    device_id: Text(200) | None = None
+    account_id: Text(200) | None = None
+    first_name: Text(120) | None = None
+    last_name: Text(120) | None = None
+    phone: Text(32) | None = None
+    # The town's own limit (appeal_max_chars) is checked when the report is filed.
+    description: Text(MAX_BODY) | None = None
+    media_url: Text(2000) | None = None
 
 
 async def _body(request: Request) -> dict[str, str]:
@@ -199,11 +218,16 @@ async def _body(request: Request) -> dict[str, str]:
 
 
 def _request_in(fields: dict[str, str]) -> RequestIn:
+    """The POST fields read and bounded (any wrong value is a 400), before the key is checked."""
     try:
-        data = RequestIn.model_validate(fields)
+        return RequestIn.model_validate(fields)
     except ValidationError as exc:
         names = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
         raise GeoReportError(400, *(_(INVALID_PARAMETER).format(name=n) for n in names)) from None
+
+
+def _complete(data: RequestIn) -> RequestIn:
+    """The fields a report needs, present."""
     missing = [
         _(REQUIRED_PARAMETER).format(name=name) for name in ("service_code", "description") if not getattr(data, name)
     ]
@@ -216,15 +240,20 @@ def _request_in(fields: dict[str, str]) -> RequestIn:
 
 # --- the public GeoReport endpoints -----------------------------------------------------------
 
-router = APIRouter(prefix="/open311/v2/{slug}", tags=["open311"], route_class=GeoReportRoute)
+router = APIRouter(
+    prefix="/open311/v2/{slug}", tags=["open311"], route_class=GeoReportRoute, responses=geo_errors(400, 404)
+)
 
 
-async def _town(slug: Annotated[str, Path()], session: SessionDep) -> Municipality:
+async def _town(slug: Annotated[str, Path(max_length=64, pattern=NO_NUL)], session: SessionDep) -> Municipality:
     return await open311.town_by_slug(session, slug=slug)
 
 
 TownDep = Annotated[Municipality, Depends(_town)]
-ListParam = Annotated[list[str] | None, Query()]
+# A list is comma-delimited, so one value may name many ids (the answer holds at most 1000).
+ListParam = Annotated[list[Text(20_000)] | None, Query()]
+Moment = TextQuery(64)
+Code = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 
 
 # Each endpoint answers at its canonical `.json` path and, for lenient clients, without the
@@ -273,7 +302,7 @@ async def list_services(town: TownDep, session: SessionDep) -> list[dict[str, An
 
 @router.get("/services/{service_code}", include_in_schema=False)
 @router.get("/services/{service_code}.json")
-async def service_definition(service_code: str, town: TownDep, session: SessionDep) -> dict[str, Any]:
+async def service_definition(service_code: Code, town: TownDep, session: SessionDep) -> dict[str, Any]:
     """A service's definition: no service asks for extra attributes."""
     cat = await open311.service_by_code(session, municipality_id=town.id, code=service_code)
     return {"service_code": cat.code, "attributes": []}
@@ -286,8 +315,8 @@ async def list_requests(
     session: SessionDep,
     service_request_id: ListParam = None,
     service_code: ListParam = None,
-    start_date: str | None = None,
-    end_date: str | None = None,
+    start_date: Moment | None = None,
+    end_date: Moment | None = None,
     status: ListParam = None,
 ) -> list[dict[str, Any]]:
     """Problem reports, newest first: the last 90 days unless dates are given, at most 1000."""
@@ -303,28 +332,49 @@ async def list_requests(
 
 @router.get("/requests/{service_request_id}", include_in_schema=False)
 @router.get("/requests/{service_request_id}.json")
-async def get_request(service_request_id: str, town: TownDep, session: SessionDep) -> list[dict[str, Any]]:
+async def get_request(service_request_id: Code, town: TownDep, session: SessionDep) -> list[dict[str, Any]]:
     """One report; a list of one, as the spec has it."""
     return [request_out(await open311.public_request(session, municipality_id=town.id, reg_number=service_request_id), town)]
 
 
 @router.get("/tokens/{token}", include_in_schema=False)
 @router.get("/tokens/{token}.json")
-async def get_token(token: str, town: TownDep, session: SessionDep) -> list[dict[str, Any]]:
+async def get_token(token: Code, town: TownDep, session: SessionDep) -> list[dict[str, Any]]:
     """The service request id behind a token given when a report was filed."""
     appeal = await open311.by_token(session, municipality_id=town.id, token=token)
     return [{"service_request_id": appeal.reg_number, "token": token}]
 
 
+def _body_schema() -> dict[str, Any]:
+    """RequestIn's fields as the POST sends them: each optional, none of them null."""
+    schema = RequestIn.model_json_schema()
+    properties = {
+        name: next((a for a in prop.get("anyOf", []) if a.get("type") != "null"), prop) | {"title": prop.get("title", name)}
+        for name, prop in schema["properties"].items()
+    }
+    return {"type": "object", "title": "Open311RequestIn", "properties": properties}
+
+
+# Documented for clients; the route reads the body itself (form-encoded or JSON).
+_REQUEST_BODY = {
+    "required": False,
+    "content": {media_type: {"schema": _body_schema()} for media_type in ("application/x-www-form-urlencoded", "application/json")},
+}
+
+
 @router.post("/requests", include_in_schema=False)
-@router.post("/requests.json")
+@router.post(
+    "/requests.json", openapi_extra={"requestBody": _REQUEST_BODY},
+    responses={**geo_errors(403), **errors(413)},
+)
 async def create_request(
-    town: TownDep, session: SessionDep, request: Request, api_key: Annotated[str | None, Query()] = None
+    town: TownDep, session: SessionDep, request: Request, api_key: TextQuery(128) | None = None
 ) -> list[dict[str, Any]]:
     """File a problem report with a town's API key; it joins the clerks' queue."""
     fields = await _body(request)
-    key = await open311.authenticate(session, municipality_id=town.id, api_key=fields.get("api_key") or api_key)
     data = _request_in(fields)
+    key = await open311.authenticate(session, municipality_id=town.id, api_key=data.api_key or api_key)
+    data = _complete(data)
     try:
         cat = await open311.service_by_code(session, municipality_id=town.id, code=data.service_code or "")
     except DomainError as exc:  # the URL exists; it is a parameter that is wrong
@@ -358,12 +408,12 @@ async def unknown(rest: str, town: TownDep) -> None:
 
 # --- API keys, for the town's admins ----------------------------------------------------------
 
-keys_router = APIRouter(prefix="/api/v1/municipalities/{municipality_id}/open311/keys", tags=["open311"])
+keys_router = APIRouter(prefix="/api/v1/municipalities/{municipality_id}/open311/keys", tags=["open311"], responses=ERRORS)
 AdminDep = Annotated[TownAccess, Depends(can("appeals", "issue_open311_keys"))]
 
 
 class KeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text(100, min_length=1)
 
 
 class KeyOut(BaseModel):
@@ -393,7 +443,7 @@ async def issue_key(body: KeyIn, access: AdminDep, user: CurrentUser, session: S
 
 
 @keys_router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: int, access: AdminDep, user: CurrentUser, session: SessionDep) -> Response:
+async def revoke_key(key_id: IdPath, access: AdminDep, user: CurrentUser, session: SessionDep) -> Response:
     """Revoke a key: its client can no longer file reports."""
     await open311.revoke_key(session, municipality_id=access.town.id, key_id=key_id, actor_id=user.id)
     return Response(status_code=204)
