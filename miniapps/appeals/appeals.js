@@ -614,6 +614,7 @@ async function refreshChanged() {
 
 async function exportQueue(type) {
   const params = queueParams();
+  if (filters.sort !== DEFAULTS.sort) params.set("sort", filters.sort); // the rows in the order on screen
   params.set("format", type);
   await download(base() + "/appeals/export?" + params, "appeals." + type);
 }

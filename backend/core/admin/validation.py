@@ -58,7 +58,10 @@ def title_of(model: type[BaseModel] | None, name: str) -> str:
 
 
 def problem(error: Mapping[str, Any]) -> str:
-    """What is wrong with one field, in the current language."""
+    """What is wrong with one field, in the current language. A model's own check says what is
+    wrong with a msgid: `PydanticCustomError("glocal_message", N_("..."))`."""
+    if error["type"] == "glocal_message":
+        return gettext(error["msg"])
     return gettext(PROBLEMS.get(error["type"], INVALID_VALUE)).format_map(_Blank(error.get("ctx") or {}))
 
 
@@ -72,6 +75,8 @@ def invalid_fields(exc: ValidationError, *, model: type[BaseModel] | None, prefi
         if name in fields:
             continue
         fields.append(name[:100])
-        label = title_of(model, loc[0]) if loc else prefix
-        problems.append(gettext(FIELD_PROBLEM).format(field=label, problem=problem(error)))
+        if loc:
+            problems.append(gettext(FIELD_PROBLEM).format(field=title_of(model, loc[0]), problem=problem(error)))
+        else:  # the model's own check across fields says it all
+            problems.append(problem(error))
     return InvalidFields(CHECK_FIELDS, fields=fields, problems="; ".join(problems))

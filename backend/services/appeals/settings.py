@@ -6,6 +6,7 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from backend.core.calendar import service as calendars
 from backend.core.municipalities.models import Municipality
@@ -13,6 +14,9 @@ from backend.core.municipalities.settings import service_settings
 from backend.i18n import N_
 from backend.services.appeals import rules
 from backend.services.appeals.rules import Kind
+
+
+SIGNER_WHOLE = N_("the signer's name and position are given together, or neither")
 
 
 class AppealsSettings(BaseModel):
@@ -57,7 +61,7 @@ class AppealsSettings(BaseModel):
     @model_validator(mode="after")
     def _signer_whole(self) -> AppealsSettings:
         if (self.signer_name is None) != (self.signer_position is None):
-            raise ValueError("signer_name and signer_position are set together")
+            raise PydanticCustomError("glocal_message", SIGNER_WHOLE)
         return self
 
 

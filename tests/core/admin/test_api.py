@@ -204,6 +204,10 @@ async def test_service_settings_are_checked_by_the_manifests_model(client, runti
     r = await client.patch(url, json={"settings": {"identity": "passport"}}, headers=_h(runtime, w["admin"]))
     assert r.status_code == 422 and r.json()["fields"] == ["settings.identity"]
     assert r.json()["message"] == "Check the fields: Who may file a formal appeal: must be one of: 'telegram', 'phone' or 'esia'."
+    # A check across fields says what is wrong in the person's language, with no field's name.
+    r = await client.patch(url, json={"settings": {"signer_name": "Главин Иван Иванович"}}, headers=_h(runtime, w["admin"], "ru"))
+    assert r.status_code == 422 and r.json()["fields"] == ["settings"]
+    assert r.json()["message"] == "Проверьте поля: имя и должность подписывающего указываются вместе или не указываются вовсе."
     r = await client.patch(url, json={"settings": {"open311_contact": "a\x00b"}}, headers=_h(runtime, w["admin"]))
     assert r.status_code == 422 and r.json()["fields"] == ["settings"]
     assert await _audit(runtime, w["town"].id, "town.component") == []

@@ -613,6 +613,10 @@ async def test_order_departments_link_export_earlier_appeals_and_a_draft_on_anot
     [params] = [c[1] for c in await page.evaluate("window.__tg") if c[0] == "downloadFile"]
     assert params["url"].startswith("https://glocal.test/api/v1/dl/") and params["file_name"].endswith(".csv")
     assert not tab.api_calls("GET", f"/municipalities/{town_id}/appeals/export")
+    # The link is signed for the rows as the clerk sees them: these filters, in this order.
+    [signing] = [r for r in tab.requests if r.method == "POST" and "/appeals/export/download-link" in r.url]
+    signed = parse_qs(urlsplit(signing.url).query)
+    assert signed["sort"] == ["-registered"] and signed["department_id"] == [str(trash_department)]
     async with httpx.AsyncClient(base_url=live.url) as http:
         r = await http.get(params["url"].removeprefix("https://glocal.test"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
