@@ -16,7 +16,7 @@ from backend.core.municipalities.models import Municipality
 from backend.i18n import gettext as _
 from backend.runtime import Runtime
 from backend.settings import Settings
-from bot import errors
+from bot import commands, errors
 from bot.component import BotComponent
 from bot.filters import inline_magic_filters
 from bot.middlewares import Handler, ObservabilityMiddleware, ThrottlingMiddleware, UpdateTransaction, UserMiddleware
@@ -54,6 +54,13 @@ class ServiceGate(BaseMiddleware):
             await event.answer(text, show_alert=True)
         elif isinstance(event, Message):
             await event.answer(text)
+        # The chat still offered it (the town switched it off since): give it the town's commands.
+        chat = event.chat if isinstance(event, Message) else event.message.chat if isinstance(event, CallbackQuery) and event.message else None
+        if chat is not None and chat.type == "private":
+            await commands.sync_chat(
+                data["bot"], chat_id=chat.id, locale=data.get("locale") or runtime.settings.DEFAULT_LOCALE, town=town, previous=None,
+                registry=runtime.registry, components=data["components"],
+            )
         return None
 
 
