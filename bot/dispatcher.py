@@ -38,8 +38,9 @@ class ServiceGate(BaseMiddleware):
     """Inner middleware of a service's router: where the person's town has the service off,
     its handlers say so instead of running."""
 
-    def __init__(self, slug: str) -> None:
-        self.slug = slug
+    def __init__(self, component: BotComponent) -> None:
+        self.component = component
+        self.slug = component.slug
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user, runtime = data.get("user"), data["runtime"]
@@ -54,6 +55,10 @@ class ServiceGate(BaseMiddleware):
             await event.answer(text, show_alert=True)
         elif isinstance(event, Message):
             await event.answer(text)
+        # A dialog of the service left half-way when the town switched it off: closed, so the
+        # person's next words reach the rest of the bot instead of this refusal again.
+        if self.component.owns_state(data.get("raw_state")):
+            await data["state"].clear()
         # The chat still offered it (the town switched it off since): give it the town's commands.
         chat = event.chat if isinstance(event, Message) else event.message.chat if isinstance(event, CallbackQuery) and event.message else None
         if chat is not None and chat.type == "private":
@@ -95,7 +100,7 @@ def create_dispatcher(runtime: Runtime, replies: Replies, *, components: tuple[B
     dp.include_router(errors.create_router())
     for component in components:
         router = component.router()
-        gate = ServiceGate(component.slug)
+        gate = ServiceGate(component)
         router.message.middleware(gate)
         router.callback_query.middleware(gate)
         dp.include_router(router)
