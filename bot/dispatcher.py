@@ -51,16 +51,18 @@ class ServiceGate(BaseMiddleware):
             return await handler(event, data)
         title = runtime.registry.get(self.slug).title if self.slug in runtime.registry else self.slug
         text = _("«{service}» is not available in {town}.").format(service=_(title), town=town.name)
+        chat = None
         if isinstance(event, CallbackQuery):
             await event.answer(text, show_alert=True)
+            chat = event.message.chat if event.message else None
         elif isinstance(event, Message):
             await event.answer(text)
+            chat = event.chat
         # A dialog of the service left half-way when the town switched it off: closed, so the
         # person's next words reach the rest of the bot instead of this refusal again.
         if self.component.owns_state(data.get("raw_state")):
             await data["state"].clear()
         # The chat still offered it (the town switched it off since): give it the town's commands.
-        chat = event.chat if isinstance(event, Message) else event.message.chat if isinstance(event, CallbackQuery) and event.message else None
         if chat is not None and chat.type == "private":
             await commands.sync_chat(
                 data["bot"], chat_id=chat.id, locale=data.get("locale") or runtime.settings.DEFAULT_LOCALE, town=town, previous=None,
