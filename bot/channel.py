@@ -15,9 +15,11 @@ from backend.settings import Settings
 from bot.component import BotComponent, Rendered, Renderer
 
 TEXT_LIMIT = 4096
-# Telegram's limits per bot: about 30 messages a second overall, 1 a second per chat.
+# Telegram's limits per bot: about 30 messages a second overall, 1 a second per chat, 20 a
+# minute per group (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
 BOT_RATE = 30.0
 CHAT_RATE = 1.0
+GROUP_RATE = 20 / 60
 
 
 def chunks(text: str, size: int = TEXT_LIMIT) -> list[str]:
@@ -42,7 +44,8 @@ class TelegramChannel:
 
     def rates(self, recipient: Recipient) -> list[Rate]:
         chat = recipient.addresses.get(self.name, "?")
-        return [Rate(self.account, BOT_RATE, burst=int(BOT_RATE)), Rate(f"{self.account}:chat:{chat}", CHAT_RATE)]
+        per_chat = GROUP_RATE if chat.startswith("-") else CHAT_RATE  # groups and channels have negative ids
+        return [Rate(self.account, BOT_RATE, burst=int(BOT_RATE)), Rate(f"{self.account}:chat:{chat}", per_chat)]
 
     def render(self, notice: Notice) -> Rendered:
         """The notice as its service wants it shown, in the current language."""

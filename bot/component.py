@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiogram import Router
+from aiogram.fsm.state import StatesGroup
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from backend.core.notifications.notices import Notice
@@ -42,3 +43,9 @@ class BotComponent:
     menu: Callable[[], list[list[InlineKeyboardButton]]] | None = None  # main-menu rows, in the current language
     renderers: dict[str, Renderer] = field(default_factory=dict)  # notice kind -> how it looks
     help: str | None = None  # msgid of its lines in /help
+    # Its dialogs: one left half-way in a town that has since switched the service off is closed.
+    dialogs: tuple[type[StatesGroup], ...] = ()
+
+    def owns_state(self, state: str | None) -> bool:
+        """Whether a dialog state (as stored, "Group:step") is one of this service's."""
+        return state is not None and any(state in group.__all_states_names__ for group in self.dialogs)

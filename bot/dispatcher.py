@@ -16,7 +16,7 @@ from backend.core.municipalities.models import Municipality
 from backend.i18n import gettext as _
 from backend.runtime import Runtime
 from backend.settings import Settings
-from bot import errors
+from bot import commands, errors
 from bot.component import BotComponent
 from bot.filters import inline_magic_filters
 from bot.middlewares import Handler, ObservabilityMiddleware, ThrottlingMiddleware, UpdateTransaction, UserMiddleware
@@ -38,8 +38,9 @@ class ServiceGate(BaseMiddleware):
     """Inner middleware of a service's router: where the person's town has the service off,
     its handlers say so instead of running."""
 
-    def __init__(self, slug: str) -> None:
-        self.slug = slug
+    def __init__(self, component: BotComponent) -> None:
+        self.component = component
+        self.slug = component.slug
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user, runtime = data.get("user"), data["runtime"]
@@ -50,10 +51,23 @@ class ServiceGate(BaseMiddleware):
             return await handler(event, data)
         title = runtime.registry.get(self.slug).title if self.slug in runtime.registry else self.slug
         text = _("«{service}» is not available in {town}.").format(service=_(title), town=town.name)
+        chat = None
         if isinstance(event, CallbackQuery):
             await event.answer(text, show_alert=True)
+            chat = event.message.chat if event.message else None
         elif isinstance(event, Message):
             await event.answer(text)
+            chat = event.chat
+        # A dialog of the service left half-way when the town switched it off: closed, so the
+        # person's next words reach the rest of the bot instead of this refusal again.
+        if self.component.owns_state(data.get("raw_state")):
+            await data["state"].clear()
+        # The chat still offered it (the town switched it off since): give it the town's commands.
+        if chat is not None and chat.type == "private":
+            await commands.sync_chat(
+                data["bot"], chat_id=chat.id, locale=data.get("locale") or runtime.settings.DEFAULT_LOCALE, town=town, previous=None,
+                registry=runtime.registry, components=data["components"],
+            )
         return None
 
 
@@ -88,7 +102,7 @@ def create_dispatcher(runtime: Runtime, replies: Replies, *, components: tuple[B
     dp.include_router(errors.create_router())
     for component in components:
         router = component.router()
-        gate = ServiceGate(component.slug)
+        gate = ServiceGate(component)
         router.message.middleware(gate)
         router.callback_query.middleware(gate)
         dp.include_router(router)

@@ -1,7 +1,7 @@
 """The bot's life in the process: registering itself with Telegram, long polling, stopping.
 
 Telegram's bad moments must not take the app down: start-up calls that are not essential
-(commands, the menu button) are retried in the background and logged while the API and the
+(getMe for an unconfigured BOT_USERNAME, commands, the menu button) are retried in the background and logged while the API and the
 Mini Apps serve; setting the webhook is retried until it holds; long polling is supervised,
 restarted with backoff whatever stops it (getMe failing, the network, a 5xx); /readyz reports
 the bot's state throughout (`runtime.health["telegram"]`).
@@ -69,8 +69,18 @@ class BotRunner:
 
     async def _register(self) -> None:
         settings = self.runtime.settings
+        if not settings.BOT_USERNAME and not await retry("asking Telegram for the bot's username", self._learn_username, self.stopping):
+            return
         await retry("setting commands and the menu button",
                     lambda: commands.register(self.bot, settings, self.dp["components"]), self.stopping)
+
+    async def _learn_username(self) -> None:
+        """BOT_USERNAME from getMe when it is not configured: staff invitations are
+        t.me/<username>?start=inv_... links, and only Telegram knows the name for sure."""
+        me = await self.bot.get_me()
+        if me.username:
+            self.runtime.settings.BOT_USERNAME = me.username
+            log.info("bot: @%s (BOT_USERNAME from getMe)", me.username)
 
     async def _receive(self) -> None:
         settings = self.runtime.settings

@@ -179,9 +179,21 @@ async def _grant(settings: Settings, telegram_id: int, town_slug: str, role: str
             town = await towns.get_by_slug(session, slug=town_slug)
             if town is None:
                 raise SystemExit(f"no town with slug {town_slug!r}")
-            user, _ = await users.upsert_telegram_user(session, telegram_id=telegram_id, first_name=None)
+            user = await users.by_telegram_id(session, telegram_id=telegram_id)
             await users.grant_role(session, user_id=user.id, municipality_id=town.id, role=Role(role))
         print(f"granted {role} in {town_slug} to telegram id {telegram_id}")
+    finally:
+        await runtime.close()
+
+
+async def _platform_admin(settings: Settings, telegram_id: int, *, revoke: bool) -> None:
+    runtime = make_runtime(settings)
+    try:
+        async with unit_of_work(runtime.sessionmaker) as session:
+            user = await users.by_telegram_id(session, telegram_id=telegram_id)
+            changed = await users.set_platform_admin(session, user=user, on=not revoke)
+        state = "no longer a platform administrator" if revoke else "a platform administrator"
+        print(f"telegram id {telegram_id} is {'now ' if changed else 'already '}{state}")
     finally:
         await runtime.close()
 
@@ -226,6 +238,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--telegram-id", type=int, required=True)
     g.add_argument("--town", required=True, help="town slug")
     g.add_argument("--role", required=True, choices=[r.value for r in Role])
+    pa = usub.add_parser("platform-admin", help="let a Telegram user create towns and appoint their first admins")
+    pa.add_argument("telegram_id", type=int)
+    pa.add_argument("--revoke", action="store_true", help="take the right away instead")
     b = sub.add_parser("backup", help="online backup of the SQLite database")
     b.add_argument("path", type=Path)
     r = sub.add_parser("restore", help="restore the SQLite database from a backup (stop the app first)")
@@ -248,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         _migrate(settings)
     elif args.cmd == "demo":
         asyncio.run(_demo(settings, links=not args.no_links))
-    elif args.cmd == "user":
+    elif args.cmd == "user" and args.user_cmd == "grant-role":
         asyncio.run(_grant(settings, args.telegram_id, args.town, args.role))
+    elif args.cmd == "user" and args.user_cmd == "platform-admin":
+        asyncio.run(_platform_admin(settings, args.telegram_id, revoke=args.revoke))
     elif args.cmd in ("backup", "restore"):
         try:
             fn = backups.backup if args.cmd == "backup" else backups.restore

@@ -99,9 +99,9 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 class BotHarness:
     """The real app and Dispatcher, with a recording Bot API session."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, components: tuple[Any, ...] | None = None) -> None:
         self.session = RecordingSession()
-        self.app, bot, dp = build(runtime, bot_session=self.session)
+        self.app, bot, dp = build(runtime, bot_session=self.session, components=components)
         assert bot is not None and dp is not None
         self.bot: Bot = bot
         self.dp: Dispatcher = dp

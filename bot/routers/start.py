@@ -41,10 +41,13 @@ async def _entered(
     message: Message, session: AsyncSession, previous_id: int | None, town: Municipality, locale: str, runtime: Runtime,
     components: tuple[BotComponent, ...], bot: Bot,
 ) -> None:
-    """The person is now in `town`: their chat gets the town's commands."""
+    """The person is now in `town`: their chat gets the town's commands. Again in the same
+    town, its own list is set again when it has a service off (it may have been switched off
+    since), and nothing is called otherwise."""
     if previous_id == town.id:
-        return
-    previous = await session.get(Municipality, previous_id) if previous_id else None
+        previous = town
+    else:
+        previous = await session.get(Municipality, previous_id) if previous_id else None
     await commands.sync_chat(
         bot, chat_id=message.chat.id, locale=locale, town=town, previous=previous, registry=runtime.registry, components=components
     )

@@ -81,24 +81,48 @@ def _lint_copy(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedPro
     return subprocess.run([str(exe), "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True)
 
 
+BACKEND_TELEGRAM = "The backend knows nothing of Telegram, the bot or the miniapps"
+LAYERS = "Backend layers: composition, applied services, core, foundation"
+SERVICES_BACKEND = "Applied services are independent of one another (backend)"
+SERVICES_BOT = "Applied services are independent of one another (bot)"
+ROUTERS = "No router imports another: shared steps live in bot.steps"
+CONTRACTS = (BACKEND_TELEGRAM, LAYERS, SERVICES_BACKEND, SERVICES_BOT, ROUTERS)
+
+
+def _source(path: str, line: str) -> str:
+    return (ROOT / path).read_text() + "\n" + line + "\n"
+
+
 @pytest.mark.parametrize(
-    ("files", "broken"),
+    ("files", "contract", "broken"),
     [
-        ({"backend/core/sneaky.py": "from aiogram import Bot\n"}, "backend.core.sneaky -> aiogram"),
-        ({"backend/core/sneaky.py": "from backend.services.appeals import rules\n"}, "backend.core.sneaky -> backend.services.appeals.rules"),
+        ({"backend/core/sneaky.py": "from aiogram import Bot\n"}, BACKEND_TELEGRAM, "backend.core.sneaky -> aiogram"),
+        ({"backend/core/sneaky.py": "from bot import keyboards\n"}, BACKEND_TELEGRAM, "backend.core.sneaky -> bot.keyboards"),
+        ({"backend/core/sneaky.py": "from backend.services.appeals import rules\n"}, LAYERS, "backend.core.sneaky -> backend.services.appeals.rules"),
+        ({"backend/fields.py": _source("backend/fields.py", "from backend.core.users import models")}, LAYERS,
+         "backend.fields -> backend.core.users.models"),
         # A second service that reaches into the first one, on either side.
         ({"backend/services/toy/__init__.py": "", "backend/services/toy/service.py": "from backend.services.appeals import queries\n"},
-         "backend.services.toy.service -> backend.services.appeals.queries"),
-        ({"bot/services/toy/__init__.py": "from bot.services.appeals import keyboards\n"}, "bot.services.toy -> bot.services.appeals.keyboards"),
-        ({"bot/routers/sneaky.py": "", "bot/routers/profile.py": (ROOT / "bot/routers/profile.py").read_text() + "\nfrom bot.routers import start\n"},
-         "bot.routers.profile -> bot.routers.start"),
+         SERVICES_BACKEND, "backend.services.toy.service -> backend.services.appeals.queries"),
+        ({"bot/services/toy/__init__.py": "from bot.services.appeals import keyboards\n"}, SERVICES_BOT,
+         "bot.services.toy -> bot.services.appeals.keyboards"),
+        ({"bot/services/appeals/router.py": _source("bot/services/appeals/router.py", "from bot.services import toy"),
+          "bot/services/toy/__init__.py": ""}, SERVICES_BOT, "bot.services.appeals.router -> bot.services.toy"),
+        ({"bot/routers/sneaky.py": "", "bot/routers/profile.py": _source("bot/routers/profile.py", "from bot.routers import start")},
+         ROUTERS, "bot.routers.profile -> bot.routers.start"),
+        ({"bot/routers/start.py": _source("bot/routers/start.py", "from bot.services.appeals import keyboards as appeal_keys")},
+         ROUTERS, "bot.routers.start -> bot.services.appeals.keyboards"),
     ],
-    ids=["backend-imports-aiogram", "core-imports-a-service", "service-imports-service", "bot-service-imports-bot-service", "router-imports-router"],
+    ids=["backend-imports-aiogram", "backend-imports-bot", "core-imports-a-service", "foundation-imports-core",
+         "service-imports-service", "bot-service-imports-bot-service", "appeals-bot-imports-another-bot-service",
+         "router-imports-router", "router-imports-a-service"],
 )
-def test_import_contracts_are_not_vacuous(tmp_path: Path, files: dict[str, str], broken: str):
-    """Each contract breaks on a copy of the tree with one bad import."""
+def test_import_contracts_are_not_vacuous(tmp_path: Path, files: dict[str, str], contract: str, broken: str):
+    """Each contract breaks on a copy of the tree with one bad import, and only that one."""
     result = _lint_copy(tmp_path, files)
     assert result.returncode == 1, result.stdout
+    assert f"{contract} BROKEN" in result.stdout
+    assert [c for c in CONTRACTS if f"{c} KEPT" in result.stdout] == [c for c in CONTRACTS if c != contract], result.stdout
     assert broken in result.stdout
 
 

@@ -11,7 +11,7 @@ from aiogram.methods import SendMessage
 from sqlalchemy import func, select
 
 from backend.core.transport.models import InboundUpdate
-from backend.core.users.models import User
+from backend.core.users.models import Role, User
 from backend.runtime import Runtime
 from bot import lifecycle
 from bot.lifecycle import BotRunner
@@ -162,7 +162,9 @@ async def test_start_registers_commands_menu_and_webhook(db_url, tmp_path):
     runner = _running(runtime, bot, dp)
     try:
         await _until(lambda: "setWebhook" in api.methods() and "setChatMenuButton" in api.methods(), "start-up calls")
-        assert sorted(api.methods()) == sorted(["setMyCommands", "setMyCommands", "setMyCommands", "setChatMenuButton", "setWebhook"])
+        # getMe first, for BOT_USERNAME, which is not configured here.
+        assert sorted(api.methods()) == sorted(["getMe", "setMyCommands", "setMyCommands", "setMyCommands", "setChatMenuButton", "setWebhook"])
+        assert [m for m in api.methods() if m != "setWebhook"][0] == "getMe"
         commands = [p for m, p in api.calls if m == "setMyCommands"]
         assert [p.get("language_code") for p in commands] == ["ru", "en", None]
         ru_commands = json.loads(commands[0]["commands"])
@@ -173,6 +175,53 @@ async def test_start_registers_commands_menu_and_webhook(db_url, tmp_path):
         assert hook["url"] == "https://glocal.test/telegram/webhook" and hook["secret_token"] == settings.webhook_secret
         assert "message" in json.loads(hook["allowed_updates"]) and "callback_query" in json.loads(hook["allowed_updates"])
         await _until(lambda: runtime.health.get("telegram") == "ok", "the bot's state")
+    finally:
+        await runner.stop()
+        await runtime.close()
+        await api.stop()
+
+
+async def test_bot_username_comes_from_get_me_when_not_configured(db_url, tmp_path, monkeypatch):
+    """Without BOT_USERNAME the bot asks Telegram (retrying while getMe fails), and staff
+    invitations become t.me links; a configured one is kept and getMe is not called."""
+    from tests.factories import make_town, make_user, seed, tma
+
+    monkeypatch.setattr(lifecycle, "BACKOFF", (0.05,))
+    api = FakeBotAPI()
+    api.failures = {"getMe": 2}
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test")
+    assert settings.BOT_USERNAME is None
+    runtime = make_runtime(settings)
+    app, bot, dp = build(runtime)
+    runner = _running(runtime, bot, dp)
+    try:
+        await _until(lambda: "setChatMenuButton" in api.methods(), "start-up calls")
+        assert api.methods().count("getMe") == 3 and settings.BOT_USERNAME == "glocal_test_bot"
+
+        async def admin_of_a_town(s):  # noqa: ANN001, ANN202
+            town = await make_town(s)
+            return town, await make_user(s, town=town, roles=(Role.ADMIN,))
+
+        town, admin = await seed(runtime, admin_of_a_town)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://glocal.test") as c:
+            r = await c.post(f"/api/v1/municipalities/{town.id}/admin/invites", json={"role": "clerk"}, headers=tma(runtime, admin))
+        assert r.status_code == 201, r.text
+        assert r.json()["link"].startswith("https://t.me/glocal_test_bot?start=inv_")
+    finally:
+        await runner.stop()
+        await runtime.close()
+        await api.stop()
+
+    api = FakeBotAPI()
+    url = await api.start()
+    settings = make_settings(db_url, tmp_path, TELEGRAM_API_URL=url, PUBLIC_URL="https://glocal.test", BOT_USERNAME="town_bot")
+    runtime = make_runtime(settings)
+    app, bot, dp = build(runtime)
+    runner = _running(runtime, bot, dp)
+    try:
+        await _until(lambda: "setChatMenuButton" in api.methods(), "start-up calls")
+        assert "getMe" not in api.methods() and settings.BOT_USERNAME == "town_bot"
     finally:
         await runner.stop()
         await runtime.close()

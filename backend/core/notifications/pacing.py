@@ -76,71 +76,83 @@ class MemoryPacer:
 
 class RedisPacer:
     """The same algorithm in Redis: one budget across every replica. Times come from Redis's
-    own clock (TIME), so replicas with skewed clocks still agree."""
+    own clock (TIME), so replicas with skewed clocks still agree; a `clock` given instead (a
+    test's fake one) is passed into the script."""
 
-    # KEYS: tat keys then pause keys; ARGV: n, then (interval, tolerance) per key, then charge_only.
+    # KEYS: tat keys then pause keys; ARGV: now ('' for Redis's TIME), n, then (interval,
+    # tolerance) per key, then charge_only.
     _SCRIPT = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-        local n = tonumber(ARGV[1])
-        local force = ARGV[2 * n + 2] == '1'
+        local now = tonumber(ARGV[1])
+        if not now then
+            local t = redis.call('TIME')
+            now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+        end
+        local n = tonumber(ARGV[2])
+        local force = ARGV[2 * n + 3] == '1'
         local wait = 0
         if not force then
             for i = 1, n do
                 local paused = tonumber(redis.call('GET', KEYS[n + i]) or '0')
                 if paused - now > wait then wait = paused - now end
                 local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), now)
-                local w = tat - tonumber(ARGV[2 * i + 1]) - now
+                local w = tat - tonumber(ARGV[2 * i + 2]) - now
                 if w > wait then wait = w end
             end
             if wait > 0 then return tostring(wait) end
         end
         for i = 1, n do
             local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), now)
-            local interval = tonumber(ARGV[2 * i])
-            redis.call('SET', KEYS[i], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
+            local interval = tonumber(ARGV[2 * i + 1])
+            redis.call('SET', KEYS[i], string.format('%.17g', tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
         end
         return '0'
     """
+    # KEYS: the pause key; ARGV: now ('' for TIME), seconds.
     _PAUSE = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-        local until_ = now + tonumber(ARGV[1])
+        local now = tonumber(ARGV[1])
+        if not now then
+            local t = redis.call('TIME')
+            now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+        end
+        local until_ = now + tonumber(ARGV[2])
         local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-        if until_ > cur then redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000) end
+        if until_ > cur then
+            redis.call('SET', KEYS[1], string.format('%.17g', until_), 'PX', math.ceil(tonumber(ARGV[2]) * 1000) + 1000)
+        end
         return 1
     """
 
-    def __init__(self, redis: Redis, prefix: str = "glocal:pace:") -> None:
+    def __init__(self, redis: Redis, prefix: str = "glocal:pace:", clock: Clock | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.clock = clock
         self._script = redis.register_script(self._SCRIPT)
         self._pause = redis.register_script(self._PAUSE)
+
+    def _now(self) -> str:
+        return "" if self.clock is None else repr(float(self.clock()))
 
     async def _run(self, rates: Sequence[Rate], force: bool) -> float:
         if not rates:
             return 0.0
         keys = [self.prefix + r.key for r in rates] + [self.prefix + "paused:" + r.key for r in rates]
-        args: list[object] = [len(rates)]
+        args: list[object] = [self._now(), len(rates)]
         for r in rates:
             args += [repr(r.interval), repr(r.tolerance)]
         args.append("1" if force else "0")
         return float(await self._script(keys=keys, args=args))
 
     async def reserve(self, rates: Sequence[Rate]) -> float:
+        """0.0 when a message may go now (and it is charged), else the seconds to wait (nothing charged)."""
         return await self._run(rates, force=False)
 
     async def charge(self, rates: Sequence[Rate]) -> None:
+        """Count a message that went out without asking (a reply)."""
         await self._run(rates, force=True)
 
     async def pause(self, key: str, seconds: float) -> None:
-        await self._pause(keys=[self.prefix + "paused:" + key], args=[repr(float(seconds))])
+        """Stop everything under `key` for `seconds` (Telegram's retry_after)."""
+        await self._pause(keys=[self.prefix + "paused:" + key], args=[self._now(), repr(float(seconds))])
 
 
 Pacer = MemoryPacer | RedisPacer
-
-
-def make_pacer(redis_url: str | None) -> Pacer:
-    if redis_url:
-        return RedisPacer(Redis.from_url(redis_url, decode_responses=True))
-    return MemoryPacer()

@@ -90,7 +90,9 @@ async def deliver_pending(
         )
         for msg in rows:
             user = await session.get(User, msg.user_id)
-            if user is None or user.telegram_id is None or user.bot_blocked:
+            # Whether the person has an address on the channel is the channel's to say (it
+            # raises Unreachable); one it found unreachable before is not tried again.
+            if user is None or user.bot_blocked:
                 msg.failed_at, msg.last_error = now, "unreachable"
                 continue
             try:

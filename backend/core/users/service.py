@@ -76,6 +76,17 @@ async def upsert_telegram_user(
     return user, False
 
 
+async def by_telegram_id(session: AsyncSession, *, telegram_id: int) -> User:
+    """The person behind a Telegram account, as it is (the operator's tools name people who may
+    not have written yet: they are created nameless, and a known one keeps their name)."""
+    user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    if user is None:
+        user = User(telegram_id=telegram_id)
+        session.add(user)
+        await session.flush()
+    return user
+
+
 async def get(session: AsyncSession, *, user_id: int) -> User:
     """A person by id."""
     user = await session.get(User, user_id)
@@ -157,6 +168,20 @@ async def grant_role(
         after={"role": role.value},
     )
     return membership
+
+
+async def set_platform_admin(session: AsyncSession, *, user: User, on: bool, actor_id: int | None = None) -> bool:
+    """Make a person a platform administrator (creates towns, appoints their first admins), or
+    no longer one; False when nothing changed."""
+    if user.is_platform_admin == on:
+        return False
+    user.is_platform_admin = on
+    await session.flush()
+    await audit.record(
+        session, action="platform.admin", object_type="user", object_id=user.id, actor_id=actor_id,
+        before={"is_platform_admin": not on}, after={"is_platform_admin": on},
+    )
+    return True
 
 
 async def join_town(session: AsyncSession, *, user: User, municipality_id: int) -> None:

@@ -1,0 +1,1 @@
+"""The toy's backend half: residents keep short notes in their town."""
