@@ -19,6 +19,7 @@ from backend.core.files import service as files
 from backend.core.files.models import StoredFile
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
+from backend.core.search import service as search
 from backend.core.users import service as users
 from backend.core.users.models import Membership, Role, User
 from backend.db import UTCDateTime, utcnow
@@ -27,7 +28,7 @@ from backend.fields import INT32_MAX
 from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.services.appeals import permissions, rules
-from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink
+from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealStatusCount
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
     AppealCard,
@@ -145,7 +146,10 @@ def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[date
     return moment, number
 
 
-def _filtered(stmt, *, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime, departments: Departments):  # noqa: ANN001, ANN202
+SEARCH_OWNER = "appeal"  # as service.py indexes them
+
+
+def _filtered(stmt, *, session: AsyncSession, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime, departments: Departments):  # noqa: ANN001, ANN202
     stmt = stmt.where(Appeal.municipality_id == municipality_id)
     if departments is not None:
         ids = [d for d in departments if d is not None]
@@ -169,10 +173,10 @@ def _filtered(stmt, *, municipality_id: int, filters: QueueFilters, user_id: int
         stmt = stmt.where(Appeal.status.in_(open_values), Appeal.due_at < now)
     if filters.due_within_days is not None:
         stmt = stmt.where(Appeal.status.in_(open_values), Appeal.due_at <= now + timedelta(days=filters.due_within_days))
-    if filters.q:
-        for word in filters.q.lower().replace("ё", "е").split()[:5]:
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(Appeal.search_text.like(f"%{escaped}%", escape="\\"))
+    if filters.q and filters.q.strip():
+        # Every word in some form (core search: stems on both engines), within this town.
+        found = search.matching(session, owner_type=SEARCH_OWNER, municipality_id=municipality_id, query=filters.q)
+        stmt = stmt.where(Appeal.id.in_(found.ids))
     return stmt
 
 
@@ -192,7 +196,7 @@ async def queue(
     deep page costs what the first does."""
     now = now or utcnow()
     column, newest = _ORDERS[order]
-    stmt = _filtered(select(Appeal), municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments)
+    stmt = _filtered(select(Appeal), session=session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments)
     if filters.status:
         stmt = stmt.where(Appeal.status.in_([s.value for s in filters.status]))
     if cursor:
@@ -212,17 +216,39 @@ async def status_counts(
 ) -> tuple[dict[str, int], int]:
     """How many appeals each status has under the other filters, and how many are overdue."""
     now = now or utcnow()
+    if departments is None and filters == QueueFilters(status=filters.status):
+        return await _unfiltered_counts(session, municipality_id=municipality_id, now=now)
     base = _filtered(
-        select(Appeal.status, func.count()), municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments
+        select(Appeal.status, func.count()), session=session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments
     )
     counts = {s.value: 0 for s in Status}
     for status, n in (await session.execute(base.group_by(Appeal.status))).all():
         counts[status] = n
     overdue_q = _filtered(
-        select(func.count()).select_from(Appeal), municipality_id=municipality_id,
+        select(func.count()).select_from(Appeal), session=session, municipality_id=municipality_id,
         filters=filters.model_copy(update={"overdue": True}), user_id=user_id, now=now, departments=departments,
     )
     return counts, int(await session.scalar(overdue_q) or 0)
+
+
+async def _unfiltered_counts(session: AsyncSession, *, municipality_id: int, now: datetime) -> tuple[dict[str, int], int]:
+    """The town's counts without a filter, from the counters the triggers keep; overdue is the
+    open appeals less those not yet due, which a short index range answers: appeals not yet due
+    were registered within the last term (or its extension), while the overdue ones pile up."""
+    counts = {s.value: 0 for s in Status}
+    rows = await session.execute(
+        select(AppealStatusCount.status, AppealStatusCount.n).where(AppealStatusCount.municipality_id == municipality_id)
+    )
+    for status, n in rows.all():
+        counts[status] = n
+    open_values = [s.value for s in rules.OPEN_STATUSES]
+    not_due = await session.scalar(
+        select(func.count()).select_from(Appeal).where(
+            Appeal.municipality_id == municipality_id, Appeal.merged_into_id.is_(None), Appeal.status.in_(open_values),
+            Appeal.due_at >= now,
+        )
+    )
+    return counts, sum(counts.get(v, 0) for v in open_values) - int(not_due or 0)
 
 
 async def attachment_counts(session: AsyncSession, *, appeal_ids: list[int]) -> dict[int, int]:
