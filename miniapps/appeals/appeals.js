@@ -546,6 +546,16 @@ function showCounts() {
   overdue.dataset.count = String(counts.overdue);
 }
 
+/** A search snippet as nodes: the server escapes the text and marks the words it found with
+ * <mark>; parsed in an inert document, only text and <mark> survive, so nothing in an appeal's
+ * text can become markup here even if the escaping were wrong. */
+function marked(snippet) {
+  const body = new DOMParser().parseFromString(`<body>${snippet}</body>`, "text/html").body;
+  return [...body.childNodes].map((node) =>
+    node.nodeName === "MARK" ? h("mark", {}, node.textContent) : document.createTextNode(node.textContent),
+  );
+}
+
 function residentName(item) {
   return item.full_name
     ? h("span", { class: "who" }, item.full_name)
@@ -576,7 +586,9 @@ function row(item) {
         h("span", { class: "left due " + item.deadline, title: dueText(item) }, left || statusTitle(item.status)),
       ),
       residentName(item),
-      h("span", { class: "excerpt" }, item.excerpt),
+      item.snippet
+        ? h("span", { class: "excerpt snippet" }, ...marked(item.snippet))
+        : h("span", { class: "excerpt" }, item.excerpt),
       h(
         "span",
         { class: "appeal-bottom" },

@@ -184,7 +184,8 @@ async def appeal_queue(
         session, municipality_id=clerk.access.town.id, filters=filters, user_id=clerk.user_id, now=now, cursor=cursor,
         limit=limit, departments=clerk.departments, order=order,
     )
-    return QueuePage(items=await queries.list_items(session, appeals=rows, now=now), next_cursor=next_cursor, sort=order)
+    items = await queries.list_items(session, appeals=rows, now=now, query=filters.q)
+    return QueuePage(items=items, next_cursor=next_cursor, sort=order)
 
 
 @router.get("/appeals/counts", response_model=StatusCounts)

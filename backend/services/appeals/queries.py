@@ -382,8 +382,10 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
     return {u.id: u.full_name or u.display_name for u in await users.by_ids(session, user_ids=wanted)}
 
 
-async def list_items(session: AsyncSession, *, appeals: list[Appeal], now: datetime) -> list[AppealListItem]:
-    """The queue's rows for these appeals (one town's)."""
+async def list_items(
+    session: AsyncSession, *, appeals: list[Appeal], now: datetime, query: str | None = None
+) -> list[AppealListItem]:
+    """The queue's rows for these appeals (one town's), with the words a search found marked."""
     if not appeals:
         return []
     town_id = appeals[0].municipality_id
@@ -391,7 +393,11 @@ async def list_items(session: AsyncSession, *, appeals: list[Appeal], now: datet
     depts = {d.id: d.name for d in await towns.departments(session, municipality_id=town_id)}
     names = await _names(session, {a.assignee_id for a in appeals})
     counts = await attachment_counts(session, appeal_ids=[a.id for a in appeals])
-    return [_item(a, cats, depts, names, counts, now) for a in appeals]
+    items = [_item(a, cats, depts, names, counts, now) for a in appeals]
+    if query and query.strip():
+        for item, a in zip(items, appeals, strict=True):
+            item.snippet = search.snippet(a.text, query)
+    return items
 
 
 def _item(

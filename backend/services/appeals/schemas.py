@@ -105,6 +105,9 @@ class AppealListItem(BaseModel):
     deadline: str  # ok, due_soon, overdue, none
     attachments: int = 0
     source: str = "bot"  # bot, open311, miniapp
+    # With a search (q): the part of the text around the words found, HTML-escaped, the word
+    # forms found in <mark>…</mark>; None when they are in the number, name or address only.
+    snippet: str | None = None
 
 
 class QueuePage(BaseModel):
