@@ -100,7 +100,9 @@ def matching(session: AsyncSession, *, owner_type: str, municipality_id: int, qu
         return Match((), select(owner, literal_column("0.0", Float).label("rank")).where(false()))
     if _dialect(session) == "postgresql":
         q = cast(literal(normalize.tsquery_literal(terms), String()), TSQUERY)
-        stmt = select(owner, func.ts_rank(_tsv, q, type_=Float).label("rank")).where(_tsv.op("@@")(q), *where)
+        # Normalisation 1 divides by 1 + log(length), as bm25 favours the shorter of two texts.
+        rank = func.ts_rank(_tsv, q, literal_column("1"), type_=Float)
+        stmt = select(owner, rank.label("rank")).where(_tsv.op("@@")(q), *where)
         return Match(tuple(terms), stmt)
     # bm25 is lower-is-better; negated, both engines rank higher-is-better.
     stmt = (

@@ -4,10 +4,11 @@ resident's own appeals, and who may see what. Nothing here writes."""
 from __future__ import annotations
 
 import base64
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import Float, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -118,11 +119,30 @@ _ORDERS = {
 BROKEN_CURSOR = N_("The page link is broken; reload the list.")
 
 
-def encode_cursor(appeal: Appeal, order: QueueOrder = QueueOrder.DUE) -> str:
-    """The keyset position after `appeal` in `order`; the order is part of it."""
-    column, _newest = _ORDERS[order]
-    moment: datetime = getattr(appeal, column.key)
-    return base64.urlsafe_b64encode(f"{order.value}|{moment.isoformat()}|{appeal.id}".encode()).decode().rstrip("=")
+def encode_cursor(appeal: Appeal, order: QueueOrder = QueueOrder.DUE, rank: float | None = None) -> str:
+    """The keyset position after `appeal` in `order` (by `rank` for best match first); the
+    order is part of it."""
+    if order is QueueOrder.RANK:
+        key = repr(float(rank or 0.0))  # repr round-trips a float exactly
+    else:
+        column, _newest = _ORDERS[order]
+        key = getattr(appeal, column.key).isoformat()
+    return base64.urlsafe_b64encode(f"{order.value}|{key}|{appeal.id}".encode()).decode().rstrip("=")
+
+
+def decode_rank_cursor(cursor: str) -> tuple[float, int]:
+    """The (rank, id) a best-match cursor points after; anything else is Invalid."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, at, ident = raw.split("|")
+        rank, number = float(at), int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid(BROKEN_CURSOR) from None
+    if not 1 <= number <= INT32_MAX or not math.isfinite(rank) or kind not in {o.value for o in QueueOrder}:
+        raise Invalid(BROKEN_CURSOR)
+    if kind != QueueOrder.RANK.value:
+        raise Invalid(N_("The page link belongs to another order of the list; reload the list."))
+    return rank, number
 
 
 def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[datetime, int]:
@@ -131,6 +151,8 @@ def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[date
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, at, ident = raw.split("|")
+        if kind == QueueOrder.RANK.value and kind != order.value:
+            raise Invalid(N_("The page link belongs to another order of the list; reload the list."))
         moment, number = datetime.fromisoformat(at), int(ident)
         if moment.tzinfo is None:
             raise ValueError(at)
@@ -195,6 +217,10 @@ async def queue(
     """One page of the clerk's queue in `order` (due date by default), keyset-paginated so a
     deep page costs what the first does."""
     now = now or utcnow()
+    if order is QueueOrder.RANK and filters.q and filters.q.strip():
+        return await _ranked_queue(session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now,
+                                   cursor=cursor, limit=limit, departments=departments)
+    order = QueueOrder.DUE if order is QueueOrder.RANK else order
     column, newest = _ORDERS[order]
     stmt = _filtered(select(Appeal), session=session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments)
     if filters.status:
@@ -208,6 +234,29 @@ async def queue(
     rows = list(await session.scalars(stmt))
     next_cursor = encode_cursor(rows[limit - 1], order) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+async def _ranked_queue(
+    session: AsyncSession, *, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime,
+    cursor: str | None, limit: int, departments: Departments,
+) -> tuple[list[Appeal], str | None]:
+    """A page of a search's matches, best first: a keyset on (rank, id), the rank computed by
+    the engine for the matches only (FTS5's bm25, PostgreSQL's ts_rank)."""
+    found = search.matching(session, owner_type=SEARCH_OWNER, municipality_id=municipality_id, query=filters.q or "")
+    ranked = found.ranked.subquery()
+    stmt = _filtered(
+        select(Appeal, ranked.c.rank).join(ranked, ranked.c.owner_id == Appeal.id), session=session,
+        municipality_id=municipality_id, filters=filters.model_copy(update={"q": None}), user_id=user_id, now=now,
+        departments=departments,
+    )
+    if filters.status:
+        stmt = stmt.where(Appeal.status.in_([s.value for s in filters.status]))
+    if cursor:
+        rank, ident = decode_rank_cursor(cursor)
+        stmt = stmt.where(tuple_(ranked.c.rank, Appeal.id) < tuple_(literal(rank, Float()), literal(ident)))
+    rows = (await session.execute(stmt.order_by(ranked.c.rank.desc(), Appeal.id.desc()).limit(limit + 1))).all()
+    next_cursor = encode_cursor(rows[limit - 1][0], QueueOrder.RANK, rows[limit - 1][1]) if len(rows) > limit else None
+    return [a for a, _rank in rows[:limit]], next_cursor
 
 
 async def status_counts(

@@ -52,13 +52,19 @@ async def test_queue_search_finds_word_forms_and_marks_them(client, runtime):
         assert r.status_code == 200, r.text
         return r.json()["items"]
 
-    items = await found("дорога")
-    assert [i["id"] for i in items] == [made[0].id, made[1].id, made[3].id]  # due order, this town only
+    items = await found("дорога", sort="due")
+    assert [i["id"] for i in items] == [made[0].id, made[1].id, made[3].id]  # this town only
+    # Without a sort a search is best match first; the same rows.
+    assert sorted(i["id"] for i in await found("дорога")) == [made[0].id, made[1].id, made[3].id]
     assert items[0]["snippet"] == ("Большая яма на <mark>дороге</mark> у дома 5 &lt;script&gt;alert(1)&lt;/script&gt;")
     assert items[2]["snippet"] == "Разбиты <mark>дороги</mark> &amp; тротуары на улице Мира"
     assert items[0]["excerpt"] == TEXTS[0]  # the plain excerpt stays as it was
     assert [i["id"] for i in await found("Елка")] == [made[1].id]
     assert [i["id"] for i in await found("ЁЛКИ дорог")] == [made[1].id]
+    r = await client.get(base, params={"q": "дорога"}, headers=h)
+    assert r.json()["sort"] == "rank"
+    r = await client.get(base, params={"sort": "rank"}, headers=h)  # best match needs a search: due date then
+    assert r.json()["sort"] == "due" and len(r.json()["items"]) == 4
     assert [i["id"] for i in await found("дороги", sort="-registered")] == [made[3].id, made[1].id, made[0].id]
     assert await found("бегемот") == [] and await found("???") == []
     # Found by the number and the author's name too, where no word of the text is marked.
@@ -69,6 +75,39 @@ async def test_queue_search_finds_word_forms_and_marks_them(client, runtime):
     assert all(i["snippet"] is None for i in (await client.get(base, headers=h)).json()["items"])
     r = await client.get(f"{base}/counts", params={"q": "дороги"}, headers=h)
     assert r.json()["counts"]["registered"] == 3
+
+
+async def test_best_match_first_pages_by_rank(client, runtime):
+    async def data(s):
+        town = await make_town(s, slug="ranked")
+        cat = await make_category(s, town)
+        clerk = await make_user(s, town=town, roles=(Role.CLERK,))
+        resident = await make_resident(s, town)
+        texts = ["Фонарь не горит", "Фонарь, фонарь и ещё фонарь не горят", "Яма", "Фонари погасли, фонарь у дома тоже",
+                 "Фонарь"]
+        return town, clerk, [await make_appeal(s, town, cat, resident, kind=Kind.REPORT, text=t) for t in texts]
+
+    town, clerk, made = await seed(runtime, data)
+    h, base = tma(runtime, clerk), f"/api/v1/municipalities/{town.id}/appeals"
+    first = (await client.get(base, params={"q": "фонари"}, headers=h)).json()
+    ranked = [i["id"] for i in first["items"]]
+    assert first["sort"] == "rank" and sorted(ranked) == sorted(a.id for i, a in enumerate(made) if i != 2)
+    assert ranked[0] == made[1].id  # three times in one text
+    walked, cursor = [], None
+    while True:
+        page = (await client.get(base, params={"q": "фонари", "limit": 1, **({"cursor": cursor} if cursor else {})},
+                                 headers=h)).json()
+        walked += [i["id"] for i in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert walked == ranked
+    # A best-match cursor is refused in another order and the other way round.
+    second = (await client.get(base, params={"q": "фонари", "limit": 1}, headers=h)).json()["next_cursor"]
+    r = await client.get(base, params={"q": "фонари", "sort": "due", "cursor": second}, headers=h)
+    assert r.status_code == 422
+    due = (await client.get(base, params={"q": "фонари", "sort": "due", "limit": 1}, headers=h)).json()["next_cursor"]
+    assert (await client.get(base, params={"q": "фонари", "cursor": due}, headers=h)).status_code == 422
+    assert (await client.get(base, params={"q": "фонари", "cursor": "cmFua3xuYW58MQ"}, headers=h)).status_code == 422
 
 
 async def test_the_index_follows_the_reply_and_erasure(client, runtime):
