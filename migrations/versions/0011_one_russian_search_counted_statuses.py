@@ -23,27 +23,43 @@ depends_on = None
 
 BATCH = 2000
 
-# Appeals per (town, status), merged reports left out - what the queue's counts show without a
-# filter. Kept by triggers so that no write path (services, bulk loads, a hand-made UPDATE) can
-# forget it; the update trigger takes the two rows in status order so two transactions moving
-# appeals in opposite directions cannot deadlock.
-PG_COUNT_FUNCTION = """
+# Appeals per (town, status, due day), merged reports left out - what the queue's counts show
+# without a filter. An open appeal (registered, in progress, info requested: rules.OPEN_STATUSES)
+# counts under the UTC day it is due, so "overdue" is a sum over past days plus today's few;
+# the others under one day (NO_DAY), so a town has a handful of rows per status, not one per
+# appeal. Kept by triggers so that no write path (services, bulk loads, a hand-made UPDATE)
+# can forget it; a row that reaches zero goes. The update trigger takes its two rows in key
+# order so that two transactions moving appeals in opposite directions cannot deadlock.
+NO_DAY = "0001-01-01"
+OPEN = "('registered', 'in_progress', 'info_requested')"
+PG_COUNT_FUNCTION = f"""
 CREATE FUNCTION appeal_status_count_apply() RETURNS trigger AS $$
 DECLARE
     old_counted boolean := TG_OP <> 'INSERT' AND OLD.merged_into_id IS NULL;
     new_counted boolean := TG_OP <> 'DELETE' AND NEW.merged_into_id IS NULL;
+    old_day date;
+    new_day date;
 BEGIN
-    IF new_counted AND (NOT old_counted OR NEW.status < OLD.status) THEN
-        INSERT INTO appeal_status_count (municipality_id, status, n) VALUES (NEW.municipality_id, NEW.status, 1)
-        ON CONFLICT (municipality_id, status) DO UPDATE SET n = appeal_status_count.n + 1;
+    IF old_counted THEN
+        old_day := CASE WHEN OLD.status IN {OPEN} THEN (OLD.due_at AT TIME ZONE 'UTC')::date ELSE DATE '{NO_DAY}' END;
+    END IF;
+    IF new_counted THEN
+        new_day := CASE WHEN NEW.status IN {OPEN} THEN (NEW.due_at AT TIME ZONE 'UTC')::date ELSE DATE '{NO_DAY}' END;
+    END IF;
+    IF new_counted AND (NOT old_counted OR (NEW.municipality_id, NEW.status, new_day) < (OLD.municipality_id, OLD.status, old_day)) THEN
+        INSERT INTO appeal_status_count (municipality_id, status, due_on, n) VALUES (NEW.municipality_id, NEW.status, new_day, 1)
+        ON CONFLICT (municipality_id, status, due_on) DO UPDATE SET n = appeal_status_count.n + 1;
         new_counted := false;
     END IF;
     IF old_counted THEN
-        UPDATE appeal_status_count SET n = n - 1 WHERE municipality_id = OLD.municipality_id AND status = OLD.status;
+        UPDATE appeal_status_count SET n = n - 1
+        WHERE municipality_id = OLD.municipality_id AND status = OLD.status AND due_on = old_day;
+        DELETE FROM appeal_status_count
+        WHERE municipality_id = OLD.municipality_id AND status = OLD.status AND due_on = old_day AND n = 0;
     END IF;
     IF new_counted THEN
-        INSERT INTO appeal_status_count (municipality_id, status, n) VALUES (NEW.municipality_id, NEW.status, 1)
-        ON CONFLICT (municipality_id, status) DO UPDATE SET n = appeal_status_count.n + 1;
+        INSERT INTO appeal_status_count (municipality_id, status, due_on, n) VALUES (NEW.municipality_id, NEW.status, new_day, 1)
+        ON CONFLICT (municipality_id, status, due_on) DO UPDATE SET n = appeal_status_count.n + 1;
     END IF;
     RETURN NULL;
 END
@@ -52,24 +68,36 @@ $$ LANGUAGE plpgsql
 PG_COUNT_TRIGGERS = (
     "CREATE TRIGGER appeal_status_count_insert_delete AFTER INSERT OR DELETE ON appeal "
     "FOR EACH ROW EXECUTE FUNCTION appeal_status_count_apply()",
-    "CREATE TRIGGER appeal_status_count_update AFTER UPDATE OF status, merged_into_id, municipality_id ON appeal "
+    "CREATE TRIGGER appeal_status_count_update AFTER UPDATE OF status, merged_into_id, municipality_id, due_at ON appeal "
     "FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.municipality_id IS DISTINCT FROM NEW.municipality_id "
-    "OR (OLD.merged_into_id IS NULL) <> (NEW.merged_into_id IS NULL)) EXECUTE FUNCTION appeal_status_count_apply()",
+    "OR OLD.due_at IS DISTINCT FROM NEW.due_at OR (OLD.merged_into_id IS NULL) <> (NEW.merged_into_id IS NULL)) "
+    "EXECUTE FUNCTION appeal_status_count_apply()",
 )
+# SQLite keeps a UTC timestamp as 'YYYY-MM-DD HH:MM:SS…' (backend.db.UTCDateTime): its first
+# ten characters are the UTC day.
+def _sqlite_day(row: str) -> str:
+    return f"CASE WHEN {row}.status IN {OPEN} THEN substr({row}.due_at, 1, 10) ELSE '{NO_DAY}' END"
+
+
 _SQLITE_ADD = (
-    "INSERT INTO appeal_status_count (municipality_id, status, n) SELECT NEW.municipality_id, NEW.status, 1 "
-    "WHERE NEW.merged_into_id IS NULL ON CONFLICT (municipality_id, status) DO UPDATE SET n = n + 1;"
+    f"INSERT INTO appeal_status_count (municipality_id, status, due_on, n) SELECT NEW.municipality_id, NEW.status, "
+    f"{_sqlite_day('NEW')}, 1 WHERE NEW.merged_into_id IS NULL "
+    "ON CONFLICT (municipality_id, status, due_on) DO UPDATE SET n = n + 1;"
 )
 _SQLITE_SUB = (
     "UPDATE appeal_status_count SET n = n - 1 "
-    "WHERE OLD.merged_into_id IS NULL AND municipality_id = OLD.municipality_id AND status = OLD.status;"
+    f"WHERE OLD.merged_into_id IS NULL AND municipality_id = OLD.municipality_id AND status = OLD.status "
+    f"AND due_on = {_sqlite_day('OLD')}; "
+    "DELETE FROM appeal_status_count "
+    f"WHERE OLD.merged_into_id IS NULL AND municipality_id = OLD.municipality_id AND status = OLD.status "
+    f"AND due_on = {_sqlite_day('OLD')} AND n = 0;"
 )
 # NB: a later batch_alter_table("appeal") on SQLite recreates the table and drops these: such a
-# migration must create them again (tests/core/search/test_counts.py notices when it does not).
+# migration must create them again (tests/core/search/test_appeals_search.py notices when it does not).
 SQLITE_COUNT_TRIGGERS = (
     f"CREATE TRIGGER appeal_status_count_insert AFTER INSERT ON appeal BEGIN {_SQLITE_ADD} END",
     f"CREATE TRIGGER appeal_status_count_delete AFTER DELETE ON appeal BEGIN {_SQLITE_SUB} END",
-    f"CREATE TRIGGER appeal_status_count_update AFTER UPDATE OF status, merged_into_id, municipality_id ON appeal "
+    f"CREATE TRIGGER appeal_status_count_update AFTER UPDATE OF status, merged_into_id, municipality_id, due_at ON appeal "
     f"BEGIN {_SQLITE_SUB} {_SQLITE_ADD} END",
 )
 
@@ -134,20 +162,24 @@ def upgrade() -> None:
         "appeal_status_count",
         sa.Column("municipality_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["municipality_id"], ["municipality.id"], name=op.f("fk_appeal_status_count_municipality_id_municipality"), ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("municipality_id", "status", name=op.f("pk_appeal_status_count")),
+        sa.PrimaryKeyConstraint("municipality_id", "status", "due_on", name=op.f("pk_appeal_status_count")),
     )
     if postgres:
         op.execute(PG_COUNT_FUNCTION)
         for ddl in PG_COUNT_TRIGGERS:
             op.execute(ddl)
+        day = f"CASE WHEN status IN {OPEN} THEN (due_at AT TIME ZONE 'UTC')::date ELSE DATE '{NO_DAY}' END"
     else:
         for ddl in SQLITE_COUNT_TRIGGERS:
             op.execute(ddl)
+        day = f"CASE WHEN status IN {OPEN} THEN substr(due_at, 1, 10) ELSE '{NO_DAY}' END"
     op.execute(
-        "INSERT INTO appeal_status_count (municipality_id, status, n) "
-        "SELECT municipality_id, status, count(*) FROM appeal WHERE merged_into_id IS NULL GROUP BY municipality_id, status"
+        f"INSERT INTO appeal_status_count (municipality_id, status, due_on, n) "
+        f"SELECT municipality_id, status, {day}, count(*) FROM appeal WHERE merged_into_id IS NULL "
+        f"GROUP BY municipality_id, status, {day}"
     )
 
 

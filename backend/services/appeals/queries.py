@@ -281,23 +281,30 @@ async def status_counts(
 
 
 async def _unfiltered_counts(session: AsyncSession, *, municipality_id: int, now: datetime) -> tuple[dict[str, int], int]:
-    """The town's counts without a filter, from the counters the triggers keep; overdue is the
-    open appeals less those not yet due, which a short index range answers: appeals not yet due
-    were registered within the last term (or its extension), while the overdue ones pile up."""
+    """The town's counts without a filter, from the counters the triggers keep: per status, and
+    overdue as the open appeals due on an earlier UTC day plus today's already past due (a
+    short range of the queue index)."""
+    now = now.astimezone(UTC)
+    today = now.date()
     counts = {s.value: 0 for s in Status}
+    overdue = 0
+    open_values = {s.value for s in rules.OPEN_STATUSES}
     rows = await session.execute(
-        select(AppealStatusCount.status, AppealStatusCount.n).where(AppealStatusCount.municipality_id == municipality_id)
+        select(AppealStatusCount.status, AppealStatusCount.due_on, AppealStatusCount.n)
+        .where(AppealStatusCount.municipality_id == municipality_id)
     )
-    for status, n in rows.all():
-        counts[status] = n
-    open_values = [s.value for s in rules.OPEN_STATUSES]
-    not_due = await session.scalar(
+    for status, due_on, n in rows.all():
+        counts[status] = counts.get(status, 0) + n
+        if status in open_values and due_on < today:
+            overdue += n
+    start = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    overdue += int(await session.scalar(
         select(func.count()).select_from(Appeal).where(
-            Appeal.municipality_id == municipality_id, Appeal.merged_into_id.is_(None), Appeal.status.in_(open_values),
-            Appeal.due_at >= now,
+            Appeal.municipality_id == municipality_id, Appeal.merged_into_id.is_(None), Appeal.status.in_(sorted(open_values)),
+            Appeal.due_at >= start, Appeal.due_at < now,
         )
-    )
-    return counts, sum(counts.get(v, 0) for v in open_values) - int(not_due or 0)
+    ) or 0)
+    return counts, overdue
 
 
 async def attachment_counts(session: AsyncSession, *, appeal_ids: list[int]) -> dict[int, int]:

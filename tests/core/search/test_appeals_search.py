@@ -137,9 +137,9 @@ async def test_the_index_follows_the_reply_and_erasure(client, runtime):
     assert await ids("фонарь") == [made[2].id]
 
 
-async def _scan(runtime, town_id: int) -> tuple[dict[str, int], int]:
+async def _scan(runtime, town_id: int, now: datetime | None = None) -> tuple[dict[str, int], int]:
     """The counts by a plain scan (what the endpoint did before the counters)."""
-    now = utcnow()
+    now = now or utcnow()
     async with runtime.sessionmaker() as s:
         rows = await s.execute(select(Appeal.status, func.count()).where(
             Appeal.municipality_id == town_id, Appeal.merged_into_id.is_(None)).group_by(Appeal.status))
@@ -168,6 +168,9 @@ async def test_status_counts_stay_exact_through_every_change(client, runtime):
     assert counts["registered"] == 2 and sum(counts.values()) == 3  # a merged report is not counted
     assert (await client.post(f"{base}/{made[0].id}/status", json={"status": "closed"}, headers=h)).status_code in (200, 409)
     await check()
+    r = await client.post(f"{base}/{made[2].id}/extend", json={"days": 5, "reason": "Нужна проверка"}, headers=h)
+    assert r.status_code == 200, r.text
+    await check()
 
     # Written behind the services' back, and deleted: the triggers count it all the same.
     async def by_hand(s):
@@ -194,3 +197,9 @@ async def test_overdue_from_the_counters_is_the_open_past_due(client, runtime):
         counts, overdue = await queries.status_counts(
             s, municipality_id=town.id, filters=QueueFilters(), user_id=clerk.id, now=datetime(2026, 3, 1, tzinfo=UTC))
         assert overdue == 0  # before they were filed nothing was due yet
+        # Around each deadline, to the second: the day's counters plus today's range agree with a scan.
+        for a in made:
+            due = (await s.get(Appeal, a.id)).due_at
+            for at in (due - timedelta(seconds=1), due, due + timedelta(seconds=1), due.replace(hour=0, minute=0, second=0)):
+                assert await queries.status_counts(s, municipality_id=town.id, filters=QueueFilters(), user_id=clerk.id,
+                                                   now=at) == await _scan(runtime, town.id, at)
