@@ -13,7 +13,9 @@ import Stemmer
 
 # A word: a run of Latin or Cyrillic letters and digits. Everything else separates words,
 # so "GLZ-2026-000123" is three words and "кое-как" two.
-WORD = re.compile(r"[0-9a-zа-яё]+", re.IGNORECASE)
+# Spelled out rather than IGNORECASE, which would also take the Kelvin sign for a "k" and the
+# long s for an "s": every stem is [0-9a-zа-я]+, which the engines' quoting below relies on.
+WORD = re.compile(r"[0-9a-zA-Zа-яА-ЯёЁ]+")
 _CYRILLIC = re.compile(r"[а-я]+")
 _LATIN = re.compile(r"[a-z]+")
 MAX_TERM = 60  # a stem longer than any real word is cut (PostgreSQL refuses lexemes over 2 KB)

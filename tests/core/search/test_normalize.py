@@ -25,6 +25,8 @@ def test_a_giant_word_is_cut_and_queries_are_capped():
     assert normalize.stems(["а" * 5000]) == ["а" * normalize.MAX_TERM]
     assert len(normalize.query_terms(" ".join(f"слово{i}" for i in range(50)))) == normalize.MAX_QUERY_TERMS
     assert normalize.query_terms("!!! ???") == []
+    # Look-alikes that a case-blind pattern would let in are separators, not letters.
+    assert normalize.stems(["\u212aelvin \u017fun"]) == ["elvin", "un"]
 
 
 def test_engine_forms_cannot_be_broken_out_of():
@@ -48,3 +50,11 @@ def test_snippet_is_a_window_around_the_first_match():
     out = snippet(text, "дороги", width=80)
     assert out is not None and out.startswith("…") and out.endswith("…") and "<mark>дорога</mark>" in out
     assert len(out) < 120
+
+
+def test_every_stem_of_any_text_is_plain_letters_or_digits():
+    import re
+
+    everything = "".join(chr(i) for i in range(0x20, 0x3000)) + " ДОРОГИ Ёлка İstanbul ǅemal"
+    terms = normalize.stems([everything])
+    assert terms and all(re.fullmatch(r"[0-9a-zа-я]+", t) for t in terms)
