@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from sqlalchemy import Float, Select, String, cast, column, false, func, literal, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from backend.core.search import normalize
 from backend.core.search.models import FTS_TABLE, SearchEntry
@@ -82,12 +81,8 @@ class Match:
 
     @property
     def ids(self) -> Select:
+        """The matching owner ids alone, for `... IN (ids)`."""
         return self.ranked.with_only_columns(self.ranked.selected_columns.owner_id, maintain_column_froms=True)
-
-    def rank_of(self, owner_id: ColumnElement[int]) -> Select:
-        """The rank as a scalar subquery for one owner id (correlated)."""
-        sub = self.ranked.subquery()
-        return select(sub.c.rank).where(sub.c.owner_id == owner_id).scalar_subquery()
 
 
 def matching(session: AsyncSession, *, owner_type: str, municipality_id: int, query: str) -> Match:
