@@ -30,6 +30,15 @@ async def upgrade_async(database_url: str) -> None:
     await asyncio.to_thread(upgrade, database_url)
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """Alembic's filter: the search index's engine-specific parts (an FTS5 table on SQLite, a
+    tsvector column and its GIN index on PostgreSQL) live in the migrations, not the models."""
+    from backend.core.search.models import engine_owned
+
+    parent = getattr(getattr(obj, "table", None), "name", None)
+    return not (reflected and compare_to is None and engine_owned(name, type_, parent))
+
+
 async def drift(database_url: str) -> list[object]:
     """Differences between the models and the migrated database (empty when in sync)."""
     from backend.models import Base
@@ -38,7 +47,9 @@ async def drift(database_url: str) -> list[object]:
     try:
         async with engine.connect() as conn:
             def _compare(sync_conn):  # noqa: ANN001, ANN202
-                ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True, "render_as_batch": True})
+                ctx = MigrationContext.configure(
+                    sync_conn, opts={"compare_type": True, "render_as_batch": True, "include_object": include_object}
+                )
                 return compare_metadata(ctx, Base.metadata)
 
             return await conn.run_sync(_compare)

@@ -8,6 +8,7 @@ from backend.core.files.models import StoredFile
 from backend.core.municipalities.models import Department, Municipality, Region
 from backend.core.notifications.models import OutboxMessage
 from backend.core.privacy.models import Consent
+from backend.core.search.models import SearchEntry
 from backend.core.transport.models import InboundUpdate
 from backend.core.users.models import Membership, StaffInvite, User
 from backend.db import Base
@@ -15,7 +16,7 @@ from backend.services import INSTALLED
 
 CORE_MODELS = (
     AuditLog, Consent, Department, DialogState, Document, DocumentLink, DocumentTemplate, InboundUpdate, Membership,
-    Municipality, OutboxMessage, Region, RegistrySequence, StaffInvite, StoredFile, User,
+    Municipality, OutboxMessage, Region, RegistrySequence, SearchEntry, StaffInvite, StoredFile, User,
 )
 SERVICE_MODELS = tuple(model for manifest in INSTALLED for model in manifest.models)
 

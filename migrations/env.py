@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from backend.migrate import include_object
 from backend.models import Base
 
 config = context.config
@@ -30,7 +31,8 @@ def run_migrations_offline() -> None:
 
 def _run(connection) -> None:  # noqa: ANN001
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -59,10 +59,17 @@ function sourceTitle(source) {
 
 function sortOptions() {
   return [
+    ...(filters.q ? [["rank", _("Best match first")]] : []),
     ["due", _("Due date, soonest first")],
     ["-registered", _("Newest first")],
     ["registered", _("Oldest first")],
   ];
+}
+
+/** The order the clerk picked, if it applies ("" leaves it to the server: best match first
+ * with a search, due date without). */
+function chosenSort() {
+  return filters.sort === "rank" && !filters.q ? "" : filters.sort;
 }
 
 // The grounds of 59-FZ art. 11 the API accepts; the long texts are the backend's msgids.
@@ -220,13 +227,14 @@ function leave() {
 
 // -- the queue -----------------------------------------------------------------------------
 
-const DEFAULTS = { kind: "", category: "", department: "", assignee: "", overdue: false, within: "", q: "", sort: "due" };
+const DEFAULTS = { kind: "", category: "", department: "", assignee: "", overdue: false, within: "", q: "", sort: "" };
 const filters = { status: new Set(OPEN), ...DEFAULTS };
 let queueBuilt = false;
 let listToken = 0; // answers to requests that a newer filter change overtook are dropped
 let cursor = null;
 let counts = null;
 let sortable = false; // the server said which order it applied: it can sort
+let appliedSort = "due"; // the order of the page shown, as the server said
 const changed = new Map(); // id -> card, for appeals acted on since the queue was drawn
 let list;
 let listState;
@@ -330,8 +338,11 @@ function showFilterState() {
   queueView.querySelector("#filter-count").textContent = n ? String(n) : "";
   const sortButton = queueView.querySelector("#sort-button");
   sortButton.hidden = !sortable;
-  sortButton.textContent = (sortOptions().find(([key]) => key === filters.sort)?.[1] || "") + " ▾";
-  for (const select of document.querySelectorAll(".filter-sheet select[data-filter]")) select.value = filters[select.dataset.filter];
+  const shown = chosenSort() || appliedSort;
+  sortButton.textContent = (sortOptions().find(([key]) => key === shown)?.[1] || "") + " ▾";
+  for (const select of document.querySelectorAll(".filter-sheet select[data-filter]")) {
+    select.value = select.dataset.filter === "sort" ? shown : filters[select.dataset.filter];
+  }
 }
 
 function openFilters() {
@@ -422,7 +433,7 @@ function openSort() {
     id: "sort",
     title: _("Order"),
     actions: sortOptions().map(([key, label]) => ({
-      key, label, icon: key === filters.sort ? "✓" : "",
+      key, label, icon: key === (chosenSort() || appliedSort) ? "✓" : "",
       run: () => {
         filters.sort = key;
         showFilterState();
@@ -466,7 +477,7 @@ function queueParams({ withStatus = true } = {}) {
 
 function pageParams(after) {
   const params = queueParams();
-  if (filters.sort !== DEFAULTS.sort) params.set("sort", filters.sort);
+  if (chosenSort()) params.set("sort", chosenSort());
   params.set("limit", PAGE_SIZE);
   if (after) params.set("cursor", after);
   return params;
@@ -519,8 +530,9 @@ async function loadMore() {
 }
 
 function showPage(page) {
-  if ("sort" in page && !sortable) {
+  if ("sort" in page && (!sortable || page.sort !== appliedSort)) {
     sortable = true;
+    appliedSort = page.sort;
     showFilterState();
   }
   list.append(...page.items.map(row));
@@ -544,6 +556,16 @@ function showCounts() {
   const overdue = queueView.querySelector("#overdue");
   overdue.querySelector(".count").textContent = String(counts.overdue);
   overdue.dataset.count = String(counts.overdue);
+}
+
+/** A search snippet as nodes: the server escapes the text and marks the words it found with
+ * <mark>; parsed in an inert document, only text and <mark> survive, so nothing in an appeal's
+ * text can become markup here even if the escaping were wrong. */
+function marked(snippet) {
+  const body = new DOMParser().parseFromString(`<body>${snippet}</body>`, "text/html").body;
+  return [...body.childNodes].map((node) =>
+    node.nodeName === "MARK" ? h("mark", {}, node.textContent) : document.createTextNode(node.textContent),
+  );
 }
 
 function residentName(item) {
@@ -576,7 +598,9 @@ function row(item) {
         h("span", { class: "left due " + item.deadline, title: dueText(item) }, left || statusTitle(item.status)),
       ),
       residentName(item),
-      h("span", { class: "excerpt" }, item.excerpt),
+      item.snippet
+        ? h("span", { class: "excerpt snippet" }, ...marked(item.snippet))
+        : h("span", { class: "excerpt" }, item.excerpt),
       h(
         "span",
         { class: "appeal-bottom" },

@@ -30,6 +30,7 @@ from backend.services.appeals.models import Appeal, AppealCategory
 from backend.services.appeals.queries import Departments
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
+    applied_order,
     AnswerIn,
     CrimeReportIn,
     AppealCard,
@@ -108,7 +109,11 @@ def _filters(
 
 
 FiltersDep = Annotated[QueueFilters, Depends(_filters)]
-SortDep = Annotated[QueueOrder, Query(alias="sort", description="due (default), -registered (newest first) or registered")]
+SortDep = Annotated[QueueOrder | None, Query(
+    alias="sort",
+    description="due (the default without a search), -registered (newest first), registered, or rank (best match "
+                "first: the default with a search q; due without one)",
+)]
 Cursor = Annotated[TextQuery(200) | None, Query(description="next_cursor of the page before (of the same order)")]
 Format = Annotated[Literal["csv", "xlsx"], Query()]
 
@@ -176,15 +181,18 @@ async def patch_category(
 @router.get("/appeals", response_model=QueuePage)
 async def appeal_queue(
     clerk: ClerkDep, session: SessionDep, filters: FiltersDep, cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, order: SortDep = QueueOrder.DUE,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, order: SortDep = None,
 ) -> QueuePage:
-    """The queue in the chosen order (due date by default), filtered, one keyset page at a time."""
+    """The queue in the chosen order (due date by default, best match first with a search),
+    filtered, one keyset page at a time."""
     now = utcnow()
+    order = applied_order(order, filters.q)
     rows, next_cursor = await queries.queue(
         session, municipality_id=clerk.access.town.id, filters=filters, user_id=clerk.user_id, now=now, cursor=cursor,
         limit=limit, departments=clerk.departments, order=order,
     )
-    return QueuePage(items=await queries.list_items(session, appeals=rows, now=now), next_cursor=next_cursor, sort=order)
+    items = await queries.list_items(session, appeals=rows, now=now, query=filters.q)
+    return QueuePage(items=items, next_cursor=next_cursor, sort=order)
 
 
 @router.get("/appeals/counts", response_model=StatusCounts)
@@ -214,13 +222,14 @@ def _export_name(town: Municipality, now: datetime, format: str) -> str:
     responses=file_response(writers.CSV, writers.XLSX, description="The filtered queue as a spreadsheet"),
 )
 async def export_queue(
-    clerk: ClerkDep, session: SessionDep, filters: FiltersDep, format: Format = "csv", order: SortDep = QueueOrder.DUE,
+    clerk: ClerkDep, session: SessionDep, filters: FiltersDep, format: Format = "csv", order: SortDep = None,
 ) -> Response:
     """The filtered queue as CSV or XLSX (up to 50,000 rows), safe to open in a spreadsheet."""
     town = clerk.access.town
     now = utcnow()
     header, rows = await queries.export_rows(
-        session, town=town, filters=filters, user_id=clerk.user_id, now=now, departments=clerk.departments, order=order
+        session, town=town, filters=filters, user_id=clerk.user_id, now=now, departments=clerk.departments,
+        order=applied_order(order, filters.q),
     )
     await audit.record(session, action="appeal.export", object_type="appeal_queue", actor_id=clerk.user_id,
                        municipality_id=town.id, after={"rows": len(rows), "format": format})
@@ -235,7 +244,7 @@ async def export_queue(
 @router.post("/appeals/export" + links.SUFFIX, response_model=DownloadLinkOut)
 async def export_link(
     request: Request, clerk: ClerkDep, settings: SettingsDep, filters: FiltersDep, format: Format = "csv",
-    order: SortDep = QueueOrder.DUE,
+    order: SortDep = None,
 ) -> DownloadLinkOut:
     """A signed link to the same export (same filters, order and format) for a few minutes."""
     name = _export_name(clerk.access.town, utcnow(), format)

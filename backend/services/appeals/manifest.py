@@ -26,7 +26,7 @@ MANIFEST = Manifest(
     jobs=jobs.JOBS,
     models=(
         models.AppealCategory, models.Appeal, models.AppealComment, models.AppealLink, models.AppealReminder, models.Open311Key,
-        models.AppealAnswerDraft,
+        models.AppealAnswerDraft, models.AppealStatusCount,
     ),
     personal_data=PersonalData(export=queries.export_personal_data, erase=service.erase_personal_data),
     files={"appeal": queries.may_see},

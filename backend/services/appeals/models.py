@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, TimestampMixin, UTCDateTime, utcnow
@@ -74,7 +74,6 @@ class Appeal(Base, TimestampMixin):
     address: Mapped[str | None] = mapped_column(String(500))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    search_text: Mapped[str] = mapped_column(Text, default="")
 
     reg_number: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -99,6 +98,23 @@ class Appeal(Base, TimestampMixin):
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     open311_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+NO_DAY = date(1, 1, 1)  # the day of every appeal not open: its deadline no longer runs
+
+
+class AppealStatusCount(Base):
+    """How many appeals of a town are in a status, merged reports left out - open ones per UTC
+    day they are due, the others under NO_DAY: the queue's counts and overdue without a filter
+    in a few rows at any size. Kept exact by triggers on `appeal` (migration 0011) in the
+    transaction of every insert, status change, merge and extension."""
+
+    __tablename__ = "appeal_status_count"
+
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class AppealComment(Base, TimestampMixin):

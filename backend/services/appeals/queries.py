@@ -4,10 +4,11 @@ resident's own appeals, and who may see what. Nothing here writes."""
 from __future__ import annotations
 
 import base64
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import Float, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -19,6 +20,7 @@ from backend.core.files import service as files
 from backend.core.files.models import StoredFile
 from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
+from backend.core.search import service as search
 from backend.core.users import service as users
 from backend.core.users.models import Membership, Role, User
 from backend.db import UTCDateTime, utcnow
@@ -27,7 +29,7 @@ from backend.fields import INT32_MAX
 from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.services.appeals import permissions, rules
-from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink
+from backend.services.appeals.models import Appeal, AppealCategory, AppealComment, AppealLink, AppealStatusCount
 from backend.services.appeals.rules import Kind, Status
 from backend.services.appeals.schemas import (
     AppealCard,
@@ -117,11 +119,30 @@ _ORDERS = {
 BROKEN_CURSOR = N_("The page link is broken; reload the list.")
 
 
-def encode_cursor(appeal: Appeal, order: QueueOrder = QueueOrder.DUE) -> str:
-    """The keyset position after `appeal` in `order`; the order is part of it."""
-    column, _newest = _ORDERS[order]
-    moment: datetime = getattr(appeal, column.key)
-    return base64.urlsafe_b64encode(f"{order.value}|{moment.isoformat()}|{appeal.id}".encode()).decode().rstrip("=")
+def encode_cursor(appeal: Appeal, order: QueueOrder = QueueOrder.DUE, rank: float | None = None) -> str:
+    """The keyset position after `appeal` in `order` (by `rank` for best match first); the
+    order is part of it."""
+    if order is QueueOrder.RANK:
+        key = repr(float(rank or 0.0))  # repr round-trips a float exactly
+    else:
+        column, _newest = _ORDERS[order]
+        key = getattr(appeal, column.key).isoformat()
+    return base64.urlsafe_b64encode(f"{order.value}|{key}|{appeal.id}".encode()).decode().rstrip("=")
+
+
+def decode_rank_cursor(cursor: str) -> tuple[float, int]:
+    """The (rank, id) a best-match cursor points after; anything else is Invalid."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, at, ident = raw.split("|")
+        rank, number = float(at), int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid(BROKEN_CURSOR) from None
+    if not 1 <= number <= INT32_MAX or not math.isfinite(rank) or kind not in {o.value for o in QueueOrder}:
+        raise Invalid(BROKEN_CURSOR)
+    if kind != QueueOrder.RANK.value:
+        raise Invalid(N_("The page link belongs to another order of the list; reload the list."))
+    return rank, number
 
 
 def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[datetime, int]:
@@ -130,6 +151,8 @@ def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[date
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, at, ident = raw.split("|")
+        if kind == QueueOrder.RANK.value and kind != order.value:
+            raise Invalid(N_("The page link belongs to another order of the list; reload the list."))
         moment, number = datetime.fromisoformat(at), int(ident)
         if moment.tzinfo is None:
             raise ValueError(at)
@@ -145,7 +168,10 @@ def decode_cursor(cursor: str, order: QueueOrder = QueueOrder.DUE) -> tuple[date
     return moment, number
 
 
-def _filtered(stmt, *, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime, departments: Departments):  # noqa: ANN001, ANN202
+SEARCH_OWNER = "appeal"  # as service.py indexes them
+
+
+def _filtered(stmt, *, session: AsyncSession, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime, departments: Departments):  # noqa: ANN001, ANN202
     stmt = stmt.where(Appeal.municipality_id == municipality_id)
     if departments is not None:
         ids = [d for d in departments if d is not None]
@@ -169,10 +195,10 @@ def _filtered(stmt, *, municipality_id: int, filters: QueueFilters, user_id: int
         stmt = stmt.where(Appeal.status.in_(open_values), Appeal.due_at < now)
     if filters.due_within_days is not None:
         stmt = stmt.where(Appeal.status.in_(open_values), Appeal.due_at <= now + timedelta(days=filters.due_within_days))
-    if filters.q:
-        for word in filters.q.lower().replace("ё", "е").split()[:5]:
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(Appeal.search_text.like(f"%{escaped}%", escape="\\"))
+    if filters.q and filters.q.strip():
+        # Every word in some form (core search: stems on both engines), within this town.
+        found = search.matching(session, owner_type=SEARCH_OWNER, municipality_id=municipality_id, query=filters.q)
+        stmt = stmt.where(Appeal.id.in_(found.ids))
     return stmt
 
 
@@ -191,8 +217,12 @@ async def queue(
     """One page of the clerk's queue in `order` (due date by default), keyset-paginated so a
     deep page costs what the first does."""
     now = now or utcnow()
+    if order is QueueOrder.RANK and filters.q and filters.q.strip():
+        return await _ranked_queue(session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now,
+                                   cursor=cursor, limit=limit, departments=departments)
+    order = QueueOrder.DUE if order is QueueOrder.RANK else order
     column, newest = _ORDERS[order]
-    stmt = _filtered(select(Appeal), municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments)
+    stmt = _filtered(select(Appeal), session=session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments)
     if filters.status:
         stmt = stmt.where(Appeal.status.in_([s.value for s in filters.status]))
     if cursor:
@@ -206,23 +236,75 @@ async def queue(
     return rows[:limit], next_cursor
 
 
+async def _ranked_queue(
+    session: AsyncSession, *, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime,
+    cursor: str | None, limit: int, departments: Departments,
+) -> tuple[list[Appeal], str | None]:
+    """A page of a search's matches, best first: a keyset on (rank, id), the rank computed by
+    the engine for the matches only (FTS5's bm25, PostgreSQL's ts_rank)."""
+    found = search.matching(session, owner_type=SEARCH_OWNER, municipality_id=municipality_id, query=filters.q or "")
+    ranked = found.ranked.subquery()
+    stmt = _filtered(
+        select(Appeal, ranked.c.rank).join(ranked, ranked.c.owner_id == Appeal.id), session=session,
+        municipality_id=municipality_id, filters=filters.model_copy(update={"q": None}), user_id=user_id, now=now,
+        departments=departments,
+    )
+    if filters.status:
+        stmt = stmt.where(Appeal.status.in_([s.value for s in filters.status]))
+    if cursor:
+        rank, ident = decode_rank_cursor(cursor)
+        stmt = stmt.where(tuple_(ranked.c.rank, Appeal.id) < tuple_(literal(rank, Float()), literal(ident)))
+    rows = (await session.execute(stmt.order_by(ranked.c.rank.desc(), Appeal.id.desc()).limit(limit + 1))).all()
+    next_cursor = encode_cursor(rows[limit - 1][0], QueueOrder.RANK, rows[limit - 1][1]) if len(rows) > limit else None
+    return [a for a, _rank in rows[:limit]], next_cursor
+
+
 async def status_counts(
     session: AsyncSession, *, municipality_id: int, filters: QueueFilters, user_id: int, now: datetime | None = None,
     departments: Departments = None,
 ) -> tuple[dict[str, int], int]:
     """How many appeals each status has under the other filters, and how many are overdue."""
     now = now or utcnow()
+    if departments is None and filters == QueueFilters(status=filters.status):
+        return await _unfiltered_counts(session, municipality_id=municipality_id, now=now)
     base = _filtered(
-        select(Appeal.status, func.count()), municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments
+        select(Appeal.status, func.count()), session=session, municipality_id=municipality_id, filters=filters, user_id=user_id, now=now, departments=departments
     )
     counts = {s.value: 0 for s in Status}
     for status, n in (await session.execute(base.group_by(Appeal.status))).all():
         counts[status] = n
     overdue_q = _filtered(
-        select(func.count()).select_from(Appeal), municipality_id=municipality_id,
+        select(func.count()).select_from(Appeal), session=session, municipality_id=municipality_id,
         filters=filters.model_copy(update={"overdue": True}), user_id=user_id, now=now, departments=departments,
     )
     return counts, int(await session.scalar(overdue_q) or 0)
+
+
+async def _unfiltered_counts(session: AsyncSession, *, municipality_id: int, now: datetime) -> tuple[dict[str, int], int]:
+    """The town's counts without a filter, from the counters the triggers keep: per status, and
+    overdue as the open appeals due on an earlier UTC day plus today's already past due (a
+    short range of the queue index)."""
+    now = now.astimezone(UTC)
+    today = now.date()
+    counts = {s.value: 0 for s in Status}
+    overdue = 0
+    open_values = {s.value for s in rules.OPEN_STATUSES}
+    rows = await session.execute(
+        select(AppealStatusCount.status, AppealStatusCount.due_on, AppealStatusCount.n)
+        .where(AppealStatusCount.municipality_id == municipality_id)
+    )
+    for status, due_on, n in rows.all():
+        counts[status] = counts.get(status, 0) + n
+        if status in open_values and due_on < today:
+            overdue += n
+    start = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    overdue += int(await session.scalar(
+        select(func.count()).select_from(Appeal).where(
+            Appeal.municipality_id == municipality_id, Appeal.merged_into_id.is_(None), Appeal.status.in_(sorted(open_values)),
+            Appeal.due_at >= start, Appeal.due_at < now,
+        )
+    ) or 0)
+    return counts, overdue
 
 
 async def attachment_counts(session: AsyncSession, *, appeal_ids: list[int]) -> dict[int, int]:
@@ -356,8 +438,10 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
     return {u.id: u.full_name or u.display_name for u in await users.by_ids(session, user_ids=wanted)}
 
 
-async def list_items(session: AsyncSession, *, appeals: list[Appeal], now: datetime) -> list[AppealListItem]:
-    """The queue's rows for these appeals (one town's)."""
+async def list_items(
+    session: AsyncSession, *, appeals: list[Appeal], now: datetime, query: str | None = None
+) -> list[AppealListItem]:
+    """The queue's rows for these appeals (one town's), with the words a search found marked."""
     if not appeals:
         return []
     town_id = appeals[0].municipality_id
@@ -365,7 +449,11 @@ async def list_items(session: AsyncSession, *, appeals: list[Appeal], now: datet
     depts = {d.id: d.name for d in await towns.departments(session, municipality_id=town_id)}
     names = await _names(session, {a.assignee_id for a in appeals})
     counts = await attachment_counts(session, appeal_ids=[a.id for a in appeals])
-    return [_item(a, cats, depts, names, counts, now) for a in appeals]
+    items = [_item(a, cats, depts, names, counts, now) for a in appeals]
+    if query and query.strip():
+        for item, a in zip(items, appeals, strict=True):
+            item.snippet = search.snippet(a.text, query)
+    return items
 
 
 def _item(

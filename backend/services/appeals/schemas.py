@@ -50,6 +50,16 @@ class QueueOrder(StrEnum):
     DUE = "due"  # due date, soonest first (what the clerk acts on)
     NEWEST = "-registered"  # registration, newest first
     OLDEST = "registered"  # registration, oldest first
+    RANK = "rank"  # with a search: best match first (the default then); without one: due date
+
+
+def applied_order(order: QueueOrder | None, q: str | None) -> QueueOrder:
+    """The order a queue request gets: the one asked for, else best match first for a search
+    and due date otherwise; best match means nothing without a search, so it is due date then."""
+    searching = bool(q and q.strip())
+    if order is None:
+        return QueueOrder.RANK if searching else QueueOrder.DUE
+    return QueueOrder.DUE if order is QueueOrder.RANK and not searching else order
 
 
 class CategoryOut(BaseModel):
@@ -105,6 +115,9 @@ class AppealListItem(BaseModel):
     deadline: str  # ok, due_soon, overdue, none
     attachments: int = 0
     source: str = "bot"  # bot, open311, miniapp
+    # With a search (q): the part of the text around the words found, HTML-escaped, the word
+    # forms found in <mark>…</mark>; None when they are in the number, name or address only.
+    snippet: str | None = None
 
 
 class QueuePage(BaseModel):

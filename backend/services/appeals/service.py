@@ -24,6 +24,7 @@ from backend.core.identity import service as identity
 from backend.core.municipalities.models import Department, Municipality
 from backend.core.notifications import service as outbox
 from backend.core.notifications.notices import Notice
+from backend.core.search import service as search
 from backend.core.users.models import IdentityLevel, Membership, Role, User
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, Invalid, InvalidFields, NotFound
@@ -47,8 +48,22 @@ NO_ANSWER_KEYS = {
 }
 
 
-def _search_text(*parts: str | None) -> str:
-    return " ".join(p for p in parts if p).lower().replace("ё", "е")
+SEARCH_OWNER = "appeal"
+
+
+async def _index(session: AsyncSession, appeal: Appeal, *, with_author: bool = True) -> None:
+    """What the queue's search finds an appeal by: its number, the author's name, the address,
+    the text and the resident's replies (without the name and replies once the author is erased)."""
+    texts = [appeal.reg_number, appeal.full_name, appeal.address, appeal.text]
+    if with_author:
+        texts += await session.scalars(
+            select(AppealComment.body)
+            .where(AppealComment.appeal_id == appeal.id, AppealComment.kind == "resident_reply")
+            .order_by(AppealComment.id)
+        )
+    await search.index(
+        session, owner_type=SEARCH_OWNER, owner_id=appeal.id, municipality_id=appeal.municipality_id, texts=texts
+    )
 
 
 async def create_category(
@@ -161,7 +176,6 @@ async def submit(
         address=draft.address,
         lat=draft.lat,
         lon=draft.lon,
-        search_text=_search_text(reg_number, draft.full_name, draft.address, text),
         reg_number=reg_number,
         received_at=now,
         registered_at=now,
@@ -178,6 +192,7 @@ async def submit(
             appeal.route_to_competent_body = verdict.route_to_competent_body
     session.add(appeal)
     await session.flush()
+    await _index(session, appeal)
     if draft.file_ids:
         await _attach_files(session, appeal=appeal, file_ids=draft.file_ids, user_id=author.id if author else None)
     if kind.is_formal and author is not None:
@@ -342,7 +357,7 @@ async def add_resident_reply(
     await session.flush()
     if file_ids:
         await _attach_files(session, appeal=appeal, file_ids=file_ids, user_id=user.id)
-    appeal.search_text = _search_text(appeal.search_text, text)
+    await _index(session, appeal)
     await _move(session, appeal, Status.IN_PROGRESS, actor_id=user.id, notify=False)
     return comment
 
@@ -579,4 +594,4 @@ async def erase_personal_data(session: AsyncSession, user_id: int) -> None:
     """Appeals are records the law keeps: they stay, without the person's name and contacts."""
     for a in await session.scalars(select(Appeal).where(Appeal.author_id == user_id)):
         a.full_name = a.reply_address = a.phone = None
-        a.search_text = _search_text(a.reg_number, a.address, a.text)
+        await _index(session, a, with_author=False)

@@ -288,6 +288,14 @@ async def test_queue_filters_counts_pages_and_export(open_tab, live, runtime, se
     assert await _rows(page) == [world["overdue"].reg_number]
     searched = _queue_requests(tab, town_id)[before:]
     assert searched[-1]["q"] == ["школы"] and len(searched) < len("школы")  # debounced, not per key
+    # The row shows the server's snippet with the found form marked ("школы" found "школы"
+    # here; the form is the text's), best match first being the order a search gets.
+    assert await page.locator(".appeal .snippet mark").all_inner_texts() == ["школы"]
+    assert await page.locator(".appeal .snippet").inner_text() == "Яма на дороге у школы № 3 уже второй месяц."
+    assert "sort" not in searched[-1]
+    await page.locator("#q").fill("школа")
+    await page.wait_for_function("document.querySelector('#sort-button').textContent.startsWith('Best match first')")
+    assert await page.locator(".appeal .snippet mark").all_inner_texts() == ["школы"]
     await page.locator("#q").fill("")
     await _wait_rows(page, 20)
 
