@@ -15,6 +15,9 @@ MANIFEST = Manifest(
     description=N_("Surveys of residents: built by organizers, answered in chat"),
     icon="📊",
     miniapp="surveys/",
+    # The hub shows it to organizers; residents reach it from the bot's survey list (a
+    # Mini App button), so a resident's hub stays the services they use every day.
+    opens_for=permissions.MANAGE.roles,
     order=30,
     actions=permissions.ACTIONS,
     settings=SurveysSettings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from backend.i18n import gettext as _
 from backend.services.surveys.rules import Question, QuestionKind
@@ -28,12 +28,17 @@ def _step(text: str, action: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=SurveyStepCB(action=action).pack())  # type: ignore[arg-type]
 
 
-def survey_list(open_: list[tuple[int, str, bool]], published: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
-    """A button per open survey (✅ where answered), then a button per published result."""
+def survey_list(
+    open_: list[tuple[int, str, bool]], published: list[tuple[int, str]], miniapp_url: str | None = None
+) -> InlineKeyboardMarkup | None:
+    """A button per open survey (✅ where answered), a button per published result, and the
+    Mini App (where it is served over HTTPS) for those who prefer a form."""
     rows = [[InlineKeyboardButton(text=("✅ " if done else "📊 ") + clip(title, 60), callback_data=SurveyOpenCB(survey_id=sid).pack())]
             for sid, title, done in open_]
     rows += [[InlineKeyboardButton(text="📈 " + clip(title, 60), callback_data=SurveyResultsCB(survey_id=sid).pack())]
              for sid, title in published]
+    if miniapp_url and open_:
+        rows.append([InlineKeyboardButton(text=_("🗂 Answer in the Mini App"), web_app=WebAppInfo(url=miniapp_url))])
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 

@@ -105,7 +105,8 @@ async def surveys_cmd(message: Message, session: AsyncSession, user: User, setti
     text = _("Surveys of {town}: choose one to answer.").format(town=town.name) if listed else _("No surveys are open in {town} right now.").format(town=town.name)
     if published:
         text += "\n\n" + _("📈 Published results are below the surveys.")
-    await message.answer(text, reply_markup=keyboards.survey_list(listed, published))
+    url = f"{settings.miniapp_base}/surveys/?town={town.id}" if settings.miniapp_base else None
+    await message.answer(text, reply_markup=keyboards.survey_list(listed, published, url))
 
 
 async def _intro(message: Message, state: FSMContext, session: AsyncSession, user: User, settings: Settings, survey: Survey) -> None:

@@ -113,7 +113,8 @@ async def test_anonymous_survey_with_branching_skip_and_back(harness, runtime):
 
     calls = await r.send("/surveys")
     assert sent(calls)[0].text == "Surveys of Murom: choose one to answer."
-    assert buttons(sent(calls)[0]) == [["📊 Getting around"]]
+    assert buttons(sent(calls)[0]) == [["📊 Getting around"], ["🗂 Answer in the Mini App"]]
+    assert sent(calls)[0].reply_markup.inline_keyboard[1][0].web_app.url == f"https://glocal.test/app/surveys/?town={w['town'].id}"
     calls = await r.press(SurveyOpenCB(survey_id=w["survey"].id).pack())
     intro = sent(calls)[0].text
     assert intro.startswith("📊 Getting around") and "🔒 This survey is anonymous." in intro and "cannot be changed" in intro
@@ -205,7 +206,7 @@ async def test_anonymous_survey_with_branching_skip_and_back(harness, runtime):
 
     # Once is enough: the list marks it answered, and opening it again says so.
     calls = await r.send("/surveys")
-    assert buttons(sent(calls)[0]) == [["✅ Getting around"]]
+    assert buttons(sent(calls)[0])[0] == ["✅ Getting around"]
     calls = await r.press(SurveyOpenCB(survey_id=w["survey"].id).pack())
     assert sent(calls)[0].text == "You have already answered «Getting around». Thank you! Anonymous answers cannot be changed."
 
