@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -321,7 +322,7 @@ async def erase_personal_data(session: AsyncSession, user_id: int) -> None:
     ids = list(await session.scalars(select(SurveyResponse.id).where(SurveyResponse.user_id == user_id)))
     if ids:
         # Unowned files are removed, bytes and all, by the files' orphan job.
-        await session.execute(update(StoredFile).where(StoredFile.owner_type == FILE_OWNER, StoredFile.owner_id.in_(ids)).values(owner_id=None))
+        await session.execute(sql_update(StoredFile).where(StoredFile.owner_type == FILE_OWNER, StoredFile.owner_id.in_(ids)).values(owner_id=None))
         await session.execute(delete(SurveyResponse).where(SurveyResponse.id.in_(ids)))
     await session.flush()
 
