@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 from collections import Counter
 from datetime import date
 from enum import StrEnum
@@ -23,6 +24,7 @@ from backend.i18n import N_
 MAX_QUESTIONS = 50
 MAX_OPTIONS = 20
 TEXT_ANSWER_MAX = 2000
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,16}$")]
 
 
@@ -239,7 +241,8 @@ def check_answer(question: Question, value: Any) -> Any:
         except (ValueError, TypeError):
             raise Invalid(N_("Send a date as DD.MM.YYYY, e.g. 25.12.2026.")) from None
     if kind == QuestionKind.TEXT:
-        if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        # NUL and lone surrogates: neither database can store them (backend/fields.py).
+        if not isinstance(value, str) or not value.strip() or _UNSTORABLE.search(value):
             raise Invalid(N_("Write the answer in words."))
         if len(value) > TEXT_ANSWER_MAX:
             raise Invalid(N_("The answer is {over} characters too long (at most {limit})."), over=len(value) - TEXT_ANSWER_MAX, limit=TEXT_ANSWER_MAX)

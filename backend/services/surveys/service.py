@@ -199,18 +199,27 @@ async def save_photo(
     return stored
 
 
-async def _check_photos(session: AsyncSession, *, survey: Survey, user: User, questions: list[Question], answers: dict[str, Any]) -> list[int]:
+async def _check_photos(
+    session: AsyncSession, *, survey: Survey, user: User, questions: list[Question], answers: dict[str, Any], earlier: int | None
+) -> list[int]:
+    """The photo answers' files: uploaded for this survey's town by this person (anonymous
+    ones name nobody), not yet an answer, or already one of `earlier` (the response replaced)."""
     ids = [answers[q.key] for q in questions if q.kind == rules.QuestionKind.PHOTO and q.key in answers]
     for file_id in ids:
         stored = await session.get(StoredFile, file_id)
         ok = (
-            stored is not None and stored.owner_type == FILE_OWNER and stored.owner_id is None
+            stored is not None and stored.owner_type == FILE_OWNER and stored.owner_id in (None, earlier)
             and stored.municipality_id == survey.municipality_id
             and stored.created_by == (None if survey.anonymous else user.id)
         )
         if not ok:
             raise Invalid(N_("Send a photo."))
     return ids
+
+
+def _photo_ids(questions: list[Question], answers: dict[str, Any]) -> list[int]:
+    kinds = {q.key: q.kind for q in questions}
+    return [v for k, v in answers.items() if kinds.get(k) == rules.QuestionKind.PHOTO and isinstance(v, int)]
 
 
 async def submit(
@@ -231,7 +240,12 @@ async def submit(
     version = await current_version(session, survey=survey)
     questions = questions_of(version)
     clean = rules.check_answers(questions, answers)
-    photos = await _check_photos(session, survey=survey, user=user, questions=questions, answers=clean)
+    response = None if survey.anonymous else await session.scalar(
+        select(SurveyResponse).where(SurveyResponse.survey_id == survey.id, SurveyResponse.user_id == user.id)
+    )
+    photos = await _check_photos(
+        session, survey=survey, user=user, questions=questions, answers=clean, earlier=response.id if response is not None else None
+    )
     replaced = False
     if survey.anonymous:
         digest = rules.voter_digest(secret, survey_id=survey.id, user_id=user.id)
@@ -249,13 +263,16 @@ async def submit(
         if consent:
             await privacy.give_consent(session, user_id=user.id, channel=source)
         await privacy.ensure_consent(session, user_id=user.id)
-        response = await session.scalar(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id, SurveyResponse.user_id == user.id))
         if response is None:
             response = SurveyResponse(survey_id=survey.id, version_id=version.id, user_id=user.id, answers=clean, source=source, submitted_at=now)
             session.add(response)
         else:
             replaced = True
+            answered = await session.get(SurveyVersion, response.version_id)
+            dropped = set(_photo_ids(questions_of(answered) if answered else [], response.answers)) - set(photos)
             response.answers, response.version_id, response.source, response.submitted_at = clean, version.id, source, now
+            if dropped:  # photos no longer part of the answer: unowned, so the orphan job removes them
+                await session.execute(sql_update(StoredFile).where(StoredFile.id.in_(dropped)).values(owner_id=None))
     if version.locked_at is None:
         version.locked_at = now
     await session.flush()

@@ -39,12 +39,17 @@ async def _world(runtime):
     return await seed(runtime, make)
 
 
+def auth(runtime, user) -> dict[str, str]:
+    """The miniapp's header of a person whose Telegram speaks English (messages in English)."""
+    return tma(runtime, {"id": user.telegram_id, "first_name": user.first_name, "language_code": "en"})
+
+
 def base(w) -> str:
     return f"/api/v1/municipalities/{w['town'].id}"
 
 
 async def _created(client, runtime, w, *, anonymous: bool = False) -> dict:
-    h = tma(runtime, w["organizer"])
+    h = auth(runtime, w["organizer"])
     r = await client.post(f"{base(w)}/surveys", headers=h, json={"title": "Colours", "anonymous": anonymous, "questions": QUESTIONS})
     assert r.status_code == 201, r.text
     survey = r.json()
@@ -63,18 +68,18 @@ async def test_build_answer_results_export(client, runtime):
         {"color": ["red", "green", "blue"], "mark": 4, "age": 61},
     ]
     for person, a in zip(w["residents"], answers, strict=True):
-        r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=tma(runtime, person), json={"answers": a, "consent": True})
+        r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=auth(runtime, person), json={"answers": a, "consent": True})
         assert r.status_code == 200, r.text
         assert r.json() == {"survey_id": sid, "answered": True, "replaced": False}
 
     # Identified: the person changes their answers while it is open.
-    r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=tma(runtime, w["residents"][1]),
+    r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=auth(runtime, w["residents"][1]),
                           json={"answers": {"color": ["green"], "mark": 2}})
     assert r.json()["replaced"] is True
-    form = (await client.get(f"{base(w)}/surveys/{sid}/form", headers=tma(runtime, w["residents"][1]))).json()
+    form = (await client.get(f"{base(w)}/surveys/{sid}/form", headers=auth(runtime, w["residents"][1]))).json()
     assert form["answered"] is True and form["answers"] == {"color": ["green"], "mark": 2} and form["can_change"] is True
 
-    h = tma(runtime, w["organizer"])
+    h = auth(runtime, w["organizer"])
     res = (await client.get(f"{base(w)}/surveys/{sid}/results", headers=h)).json()
     assert res["responses"] == 3 and res["eligible"] == 4
     color = res["questions"][0]
@@ -106,7 +111,7 @@ async def test_build_answer_results_export(client, runtime):
     # Publish: only once closed; each identified respondent is told in chat, after commit.
     assert (await client.post(f"{base(w)}/surveys/{sid}/publish", headers=h)).status_code == 409
     assert (await client.post(f"{base(w)}/surveys/{sid}/close", headers=h)).status_code == 200
-    r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=tma(runtime, w["residents"][0]), json={"answers": {"color": ["red"], "mark": 1}})
+    r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=auth(runtime, w["residents"][0]), json={"answers": {"color": ["red"], "mark": 1}})
     assert r.status_code == 409
     assert (await client.post(f"{base(w)}/surveys/{sid}/publish", headers=h)).json()["results_published"] is True
     assert (await client.post(f"{base(w)}/surveys/{sid}/publish", headers=h)).status_code == 409
@@ -118,27 +123,28 @@ async def test_results_reach_respondents_in_chat(harness, client, runtime):
     w = await _world(runtime)
     survey = await _created(client, runtime, w)
     sid = survey["id"]
-    await client.post(f"{base(w)}/surveys/{sid}/response", headers=tma(runtime, w["residents"][0]),
+    await client.post(f"{base(w)}/surveys/{sid}/response", headers=auth(runtime, w["residents"][0]),
                       json={"answers": {"color": ["red"], "mark": 4}, "consent": True})
-    h = tma(runtime, w["organizer"])
+    h = auth(runtime, w["organizer"])
     await client.post(f"{base(w)}/surveys/{sid}/close", headers=h)
     await client.post(f"{base(w)}/surveys/{sid}/publish", headers=h)
     harness.session.calls.clear()
     await deliver_outbox(runtime)
     sent = [c for c in harness.session.pop() if isinstance(c, SendMessage)]
     assert len(sent) == 1 and sent[0].chat_id == w["residents"][0].telegram_id
-    assert "The results of the survey «Colours» are published" in sent[0].text and "Red — 100% (1)" in sent[0].text
+    # In the respondent's language (the default, Russian: they chose none).
+    assert sent[0].text.startswith("Опубликованы итоги опроса «Colours». Спасибо за участие!") and "Red — 100% (1)" in sent[0].text
 
 
 async def test_questions_lock_into_a_new_version(client, runtime):
     w = await _world(runtime)
     survey = await _created(client, runtime, w)
     sid = survey["id"]
-    h = tma(runtime, w["organizer"])
+    h = auth(runtime, w["organizer"])
     # Before any answer the version is edited in place.
     r = await client.put(f"{base(w)}/surveys/{sid}/questions", headers=h, json={"questions": QUESTIONS[:2]})
     assert r.json()["version"] == 1 and r.json()["locked"] is False
-    await client.post(f"{base(w)}/surveys/{sid}/response", headers=tma(runtime, w["residents"][0]),
+    await client.post(f"{base(w)}/surveys/{sid}/response", headers=auth(runtime, w["residents"][0]),
                       json={"answers": {"color": ["red"], "mark": 4}, "consent": True})
     assert (await client.get(f"{base(w)}/surveys/{sid}", headers=h)).json()["locked"] is True
     r = await client.put(f"{base(w)}/surveys/{sid}/questions", headers=h, json={"questions": QUESTIONS})
@@ -155,7 +161,7 @@ async def test_questions_lock_into_a_new_version(client, runtime):
 
 async def test_template_and_closing_time(client, runtime):
     w = await _world(runtime)
-    h = tma(runtime, w["organizer"])
+    h = auth(runtime, w["organizer"])
     r = await client.post(f"{base(w)}/surveys/from-template", headers=h, json={"template": "maturity_audit"})
     assert r.status_code == 201
     body = r.json()
@@ -178,8 +184,8 @@ async def test_bad_input_is_4xx(client, runtime):
     w = await _world(runtime)
     survey = await _created(client, runtime, w)
     sid = survey["id"]
-    h = tma(runtime, w["organizer"])
-    resident = tma(runtime, w["residents"][0])
+    h = auth(runtime, w["organizer"])
+    resident = auth(runtime, w["residents"][0])
     bad_questions = [
         [{"key": "a", "kind": "single", "text": "One option", "options": [{"key": "x", "label": "X"}]}],
         [{"key": "a", "kind": "text", "text": "A"}, {"key": "a", "kind": "text", "text": "B"}],
@@ -205,13 +211,13 @@ async def test_bad_input_is_4xx(client, runtime):
         r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=resident, json={"answers": answers, "consent": True})
         assert r.status_code == 422 and r.json()["message"] == message, r.text
     # Identified without consent: refused until the policy is accepted.
-    r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=tma(runtime, w["residents"][1]), json={"answers": {"color": ["red"], "mark": 3}})
+    r = await client.post(f"{base(w)}/surveys/{sid}/response", headers=auth(runtime, w["residents"][1]), json={"answers": {"color": ["red"], "mark": 3}})
     assert r.status_code == 403
     # Residents do not manage; other towns do not see; a question that is not there is 404.
     assert (await client.get(f"{base(w)}/surveys", headers=resident)).status_code == 403
-    assert (await client.get(f"{base(w)}/surveys/{sid}", headers=tma(runtime, w["outsider"]))).status_code == 404
+    assert (await client.get(f"{base(w)}/surveys/{sid}", headers=auth(runtime, w["outsider"]))).status_code == 404
     other = f"/api/v1/municipalities/{w['other'].id}"
-    assert (await client.get(f"{other}/surveys/{sid}", headers=tma(runtime, w["outsider"]))).status_code == 404
+    assert (await client.get(f"{other}/surveys/{sid}", headers=auth(runtime, w["outsider"]))).status_code == 404
     assert (await client.get(f"{base(w)}/surveys/{sid}/charts/nothere", headers=h)).status_code == 404
     assert (await client.get(f"{base(w)}/surveys/{sid}/export?format=pdf", headers=h)).status_code == 422
     r = await client.post(f"{base(w)}/surveys", headers=h, json={"title": "T", "opens_at": "2026-12-10T10:00:00Z", "closes_at": "2026-12-09T10:00:00Z"})

@@ -262,7 +262,10 @@ async def test_identified_survey_consent_photo_and_change(harness, runtime):
     assert sent(calls)[-1].text == "Thank you! Your answers are replaced. You can change them until the survey closes: /surveys"
     async with runtime.sessionmaker() as s:
         rows = list(await s.scalars(select(SurveyResponse)))
+        dropped = await s.get(StoredFile, photo.id)
     assert len(rows) == 1 and rows[0].answers == {"when": "2015-09-02", "why": "The forest"}
+    # The photo skipped this time is no longer an answer: unowned, the orphan job removes it.
+    assert dropped.owner_id is None
 
 
 async def test_cancel_and_closed_survey(harness, runtime):

@@ -45,7 +45,10 @@ async def test_personal_data_export_and_erasure(runtime, tmp_path):
         anon = await _survey(s, town, organizer, anonymous=True)
         await privacy.give_consent(s, user_id=person.id, channel="bot")
         photo = await surveys.save_photo(s, survey=named, user=person, data=b"\xff\xd8\xff\xe0 jpeg", filename="p.jpg", mime="image/jpeg", files_root=tmp_path)
-        await surveys.submit(s, survey=named, user=person, answers={"best": "river", "mark": 4, "pic": photo.id}, secret=SECRET)
+        await surveys.submit(s, survey=named, user=person, answers={"best": "park", "mark": 4, "pic": photo.id}, secret=SECRET)
+        # Changed while open, the same photo kept: the response is replaced, the photo stays its.
+        _r, replaced = await surveys.submit(s, survey=named, user=person, answers={"best": "river", "mark": 4, "pic": photo.id}, secret=SECRET)
+        assert replaced is True and photo.owner_id == _r.id
         await surveys.submit(s, survey=anon, user=person, answers={"best": "park", "mark": 2}, secret=SECRET)
         return town, person, photo
 
