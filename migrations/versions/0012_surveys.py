@@ -69,11 +69,13 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('edit_key', sa.String(length=64), nullable=True),
     sa.Column('submitted_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], name=op.f('fk_survey_response_survey_id_survey'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_survey_response_user_id_user_account'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['version_id'], ['survey_version.id'], name=op.f('fk_survey_response_version_id_survey_version'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_response')),
+    sa.UniqueConstraint('edit_key', name=op.f('uq_survey_response_edit_key')),
     sa.UniqueConstraint('survey_id', 'user_id', name=op.f('uq_survey_response_survey_id_user_id'))
     )
     with op.batch_alter_table('survey_response', schema=None) as batch_op:

@@ -198,6 +198,31 @@ async function editor(surveyId) {
   const description = h("textarea", { id: "description", rows: 3, maxlength: 4000 }, survey.description);
   const anonymous = h("input", { id: "anonymous", type: "checkbox", checked: survey.anonymous, disabled: survey.responses > 0 });
   const closes = h("input", { id: "closes", type: "datetime-local", value: localInput(survey.closes_at) });
+  const audienceKind = h("select", { id: "audience" },
+    [["town", _("The whole town")], ["roles", _("People with roles")], ["tags", _("Communities (by tag)")], ["topic", _("Subscribers of a topic")]]
+      .map(([v, label]) => h("option", { value: v, selected: survey.audience.kind === v }, label)));
+  const ROLES = [["resident", _("Residents")], ["entrepreneur", _("Entrepreneurs")], ["investor", _("Investors")], ["mentor", _("Mentors")],
+    ["tutor", _("Tutors")], ["clerk", _("Clerks")], ["organizer", _("Organizers")]];
+  const roleBoxes = ROLES.map(([v, label]) => h("label", { class: "check" },
+    h("input", { type: "checkbox", class: "aud-role", value: v, checked: survey.audience.roles.includes(v) }), label));
+  const roleRow = h("div", { id: "audience-roles" }, roleBoxes);
+  const tags = h("input", { id: "audience-tags", type: "text", placeholder: _("Tags, separated by commas"), value: survey.audience.tags.join(", ") });
+  const topic = h("input", { id: "audience-topic", type: "text", maxlength: 64, value: survey.audience.topic || "" });
+  const tagRow = field(_("Tags"), tags);
+  const topicRow = field(_("Topic"), topic);
+  const syncAudience = () => {
+    roleRow.hidden = audienceKind.value !== "roles";
+    tagRow.hidden = audienceKind.value !== "tags";
+    topicRow.hidden = audienceKind.value !== "topic";
+  };
+  audienceKind.addEventListener("change", syncAudience);
+  syncAudience();
+  const readAudience = () => ({
+    kind: audienceKind.value,
+    roles: audienceKind.value === "roles" ? [...roleRow.querySelectorAll(".aud-role:checked")].map((i) => i.value) : [],
+    tags: audienceKind.value === "tags" ? tags.value.split(",").map((t) => t.trim()).filter(Boolean) : [],
+    topic: audienceKind.value === "topic" && topic.value.trim() ? topic.value.trim() : null,
+  });
   const list = h("div", { id: "questions" });
   let editors = [];
   const redrawFrom = () => {
@@ -211,7 +236,10 @@ async function editor(surveyId) {
     const closesAt = closes.value ? new Date(closes.value).toISOString() : null;
     await api(`${base}/surveys/${surveyId}`, {
       method: "PATCH",
-      body: { title: title.value.trim(), description: description.value, closes_at: closesAt, ...(survey.responses ? {} : { anonymous: anonymous.checked }) },
+      body: {
+        title: title.value.trim(), description: description.value, closes_at: closesAt, audience: readAudience(),
+        ...(survey.responses ? {} : { anonymous: anonymous.checked }),
+      },
     });
     const saved = await api(`${base}/surveys/${surveyId}/questions`, { method: "PUT", body: { questions } });
     notice(saved.version > survey.version ? format(_("Saved as version {n}: earlier answers keep their questions."), { n: saved.version }) : _("Saved."));
@@ -243,6 +271,7 @@ async function editor(surveyId) {
     section(_("About"), {}, field(_("Title"), title), field(_("Description"), description),
       h("label", { class: "check" }, anonymous, _("Anonymous: answers are kept with no link to people")),
       field(_("Closes at"), closes)),
+    section(_("Who it is for"), {}, field(_("Audience"), audienceKind), roleRow, tagRow, topicRow),
     section(_("Questions"), {}, list,
       h("button", { type: "button", id: "add", class: "button secondary", onclick: () => {
         questions = editors.map((e) => e.read());
@@ -403,7 +432,7 @@ async function answerForm(surveyId) {
   const consent = survey.anonymous ? null : h("input", { type: "checkbox", id: "consent" });
   form.append(
     h("p", { class: "hint" }, survey.anonymous
-      ? _("This survey is anonymous: your answers are stored with no link to you. Anonymous answers cannot be changed after sending.")
+      ? _("This survey is anonymous: your answers are stored with no link to you. Answers sent here cannot be changed later; answer in the chat with the bot to get a button that changes them.")
       : _("This survey is not anonymous: the organizers will see your answers with your name. You can change them until the survey closes.")),
     ...blocks,
     consent && h("label", { class: "check" }, consent, _("I agree to the processing of my personal data for this survey (152-FZ)")),

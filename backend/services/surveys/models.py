@@ -67,6 +67,10 @@ class SurveyResponse(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default="bot")  # bot, miniapp, poll
+    # Anonymous responses: SHA-256 of a random key that only the respondent's chat holds (in
+    # the button under the bot's thank-you), so they can change their answers until the
+    # survey closes while nothing here says whose they are.
+    edit_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

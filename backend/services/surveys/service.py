@@ -4,6 +4,8 @@ async functions that flush and never commit."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from backend.core.privacy import service as privacy
 from backend.core.users import service as users
 from backend.core.users.models import User
 from backend.db import utcnow
-from backend.errors import Conflict, Forbidden, Invalid
+from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.i18n import N_
 from backend.services.surveys import rules, templates
 from backend.services.surveys.models import Survey, SurveyResponse, SurveyVersion, SurveyVoter
@@ -217,20 +219,50 @@ async def _check_photos(
     return ids
 
 
+async def _drop_photos(session: AsyncSession, *, response: SurveyResponse, keep: list[int]) -> None:
+    """Photos a replaced response no longer gives: unowned, so the files' orphan job removes them."""
+    answered = await session.get(SurveyVersion, response.version_id)
+    dropped = set(_photo_ids(questions_of(answered) if answered else [], response.answers)) - set(keep)
+    if dropped:
+        await session.execute(sql_update(StoredFile).where(StoredFile.id.in_(dropped)).values(owner_id=None))
+
+
 def _photo_ids(questions: list[Question], answers: dict[str, Any]) -> list[int]:
     kinds = {q.key: q.kind for q in questions}
     return [v for k, v in answers.items() if kinds.get(k) == rules.QuestionKind.PHOTO and isinstance(v, int)]
 
 
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def issue_edit_key(session: AsyncSession, *, response: SurveyResponse) -> str:
+    """A new key to change an anonymous response; only its hash is kept. The caller hands it
+    to the respondent alone (the bot: in a button under its thank-you)."""
+    key = secrets.token_urlsafe(16)
+    response.edit_key = _key_hash(key)
+    await session.flush()
+    return key
+
+
+async def by_edit_key(session: AsyncSession, *, survey: Survey, key: str) -> SurveyResponse:
+    """The anonymous response a key opens; NotFound when it opens none of this survey's."""
+    response = await session.scalar(select(SurveyResponse).where(SurveyResponse.edit_key == _key_hash(key)))
+    if response is None or response.survey_id != survey.id:
+        raise NotFound(N_("This button no longer opens your answers."))
+    return response
+
+
 async def submit(
     session: AsyncSession, *, survey: Survey, user: User, answers: dict[str, Any], secret: bytes, source: str = "bot",
-    consent: bool = False, now: datetime | None = None,
+    consent: bool = False, edit_key: str | None = None, now: datetime | None = None,
 ) -> tuple[SurveyResponse, bool]:
     """Take a person's response; returns it and whether it replaced their earlier one.
 
     Identified: one row per person, replaced while the survey is open; needs consent to the
     personal-data policy (152-FZ), given now (`consent`) or before. Anonymous: the row has
-    no person; a keyed hash of the person in `survey_voter` refuses a second response."""
+    no person; a keyed hash of the person in `survey_voter` refuses a second response, and
+    the response is replaced only with its `edit_key`."""
     now = now or utcnow()
     if not accepting(survey, now):
         raise Conflict(N_("This survey is not accepting answers now."))
@@ -240,23 +272,28 @@ async def submit(
     version = await current_version(session, survey=survey)
     questions = questions_of(version)
     clean = rules.check_answers(questions, answers)
-    response = None if survey.anonymous else await session.scalar(
-        select(SurveyResponse).where(SurveyResponse.survey_id == survey.id, SurveyResponse.user_id == user.id)
-    )
+    if survey.anonymous:
+        response = await by_edit_key(session, survey=survey, key=edit_key) if edit_key is not None else None
+    else:
+        response = await session.scalar(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id, SurveyResponse.user_id == user.id))
     photos = await _check_photos(
         session, survey=survey, user=user, questions=questions, answers=clean, earlier=response.id if response is not None else None
     )
     replaced = False
-    if survey.anonymous:
+    if survey.anonymous and response is not None:
+        replaced = True
+        await _drop_photos(session, response=response, keep=photos)
+        response.answers, response.version_id, response.source, response.submitted_at = clean, version.id, source, _day(now)
+    elif survey.anonymous:
         digest = rules.voter_digest(secret, survey_id=survey.id, user_id=user.id)
         if await session.get(SurveyVoter, (survey.id, digest)) is not None:
-            raise Conflict(N_("You have already answered this anonymous survey. Its answers cannot be changed: nothing links them to you."))
+            raise Conflict(N_("You have already answered this anonymous survey. Nothing links the answers to you: only the button under the bot's thank-you opens them for a change."))
         try:
             async with session.begin_nested():
                 session.add(SurveyVoter(survey_id=survey.id, digest=digest))
                 await session.flush()
         except IntegrityError:  # the same person, at the same moment, from another device
-            raise Conflict(N_("You have already answered this anonymous survey. Its answers cannot be changed: nothing links them to you.")) from None
+            raise Conflict(N_("You have already answered this anonymous survey. Nothing links the answers to you: only the button under the bot's thank-you opens them for a change.")) from None
         response = SurveyResponse(survey_id=survey.id, version_id=version.id, user_id=None, answers=clean, source=source, submitted_at=_day(now))
         session.add(response)
     else:
@@ -268,11 +305,8 @@ async def submit(
             session.add(response)
         else:
             replaced = True
-            answered = await session.get(SurveyVersion, response.version_id)
-            dropped = set(_photo_ids(questions_of(answered) if answered else [], response.answers)) - set(photos)
+            await _drop_photos(session, response=response, keep=photos)
             response.answers, response.version_id, response.source, response.submitted_at = clean, version.id, source, now
-            if dropped:  # photos no longer part of the answer: unowned, so the orphan job removes them
-                await session.execute(sql_update(StoredFile).where(StoredFile.id.in_(dropped)).values(owner_id=None))
     if version.locked_at is None:
         version.locked_at = now
     await session.flush()

@@ -38,3 +38,11 @@ class SurveyEditCB(CallbackData, prefix="sedit"):
     """Change the answer to one question from the summary."""
 
     q: int
+
+
+class SurveyChangeCB(CallbackData, prefix="schg"):
+    """Change an anonymous response: the key to it lives only in this button (the database
+    keeps its hash). "schg:2147483647:" and a 22-character key: 38 bytes."""
+
+    survey_id: int
+    key: str

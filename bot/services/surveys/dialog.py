@@ -25,9 +25,9 @@ def mode_notice(anonymous: bool) -> str:
             "🔒 This survey is anonymous. Your answers are stored without your name, your Telegram account or any "
             "other link to you, and no log records who answered what (the bot's delivery records of these chat messages "
             "are deleted within 3 days). To keep it to one response a person, only a coded mark that you have "
-            "answered is kept, separately from the answers. For the same reason anonymous "
-            "answers cannot be changed after you send them, and the results cannot be sent to you in chat: "
-            "look for them under /surveys."
+            "answered is kept, separately from the answers. To change your answers until the survey closes, "
+            "use the button under the bot's thank-you message: only that message holds the key to them. The results "
+            "cannot be sent to you in chat: look for them under /surveys."
         )
     return _(
         "👤 This survey is not anonymous: the organizers will see your answers together with your name. "

@@ -10,6 +10,7 @@ from backend.i18n import gettext as _
 from backend.services.surveys.rules import Question, QuestionKind
 from bot.keyboards import CANCEL, SKIP, clip
 from bot.services.surveys.callbacks import (
+    SurveyChangeCB,
     SurveyEditCB,
     SurveyMenuCB,
     SurveyOpenCB,
@@ -76,3 +77,9 @@ def summary(count: int) -> InlineKeyboardMarkup:
     rows += [numbers[i:i + 5] for i in range(0, len(numbers), 5)]
     rows.append([_step(_("⬅️ Back"), "back"), _step(_(CANCEL), "cancel")])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def change_answers(survey_id: int, key: str) -> InlineKeyboardMarkup:
+    """Under the thank-you of an anonymous survey: the only way back to those answers."""
+    button = InlineKeyboardButton(text=_("✏️ Change my answers"), callback_data=SurveyChangeCB(survey_id=survey_id, key=key).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])

@@ -39,6 +39,7 @@ from bot.callbacks import PrivacyCB
 from bot.routers import from_menu
 from bot.services.surveys import dialog, keyboards
 from bot.services.surveys.callbacks import (
+    SurveyChangeCB,
     SurveyEditCB,
     SurveyMenuCB,
     SurveyOpenCB,
@@ -114,7 +115,10 @@ async def _intro(message: Message, state: FSMContext, session: AsyncSession, use
     questions = surveys.questions_of(version)
     answered = await surveys.has_answered(session, survey=survey, user_id=user.id, secret=surveys.voter_secret(settings.signing_token))
     if answered and survey.anonymous:
-        await message.answer(_("You have already answered «{title}». Thank you! Anonymous answers cannot be changed.").format(title=survey.title))
+        await message.answer(_(
+            "You have already answered «{title}». Thank you! To change your answers, press “Change my answers” "
+            "under the bot's thank-you message."
+        ).format(title=survey.title))
         return
     earlier = await queries.my_answers(session, survey=survey, user_id=user.id)
     await state.set_state(SurveyForm.intro)
@@ -382,18 +386,40 @@ async def submit(query: CallbackQuery, state: FSMContext, session: AsyncSession,
         await message.answer(_("The organizers have changed the questions meanwhile. Please check your answers."))
         await _first(message, state, new, {**data, "version_id": version.id, "answers": kept, "seen": [], "editing": True})
         return
-    _response, replaced = await surveys.submit(
+    key = data.get("edit_key")
+    response, replaced = await surveys.submit(
         session, survey=survey, user=user, answers=data["answers"], secret=surveys.voter_secret(settings.signing_token), source="bot",
+        edit_key=key,
     )
     await state.clear()
     message = await _close(query)
     if survey.anonymous:
-        text = _("Thank you! Your answers are saved, with no link to you.")
-    elif replaced:
+        key = key or await surveys.issue_edit_key(session, response=response)
+        text = _("Thank you! Your answers are replaced, still with no link to you.") if replaced else _(
+            "Thank you! Your answers are saved, with no link to you. To change them until the survey closes, press the "
+            "button below: only this message holds the key to them."
+        )
+        await message.answer(text, reply_markup=keyboards.change_answers(survey.id, key))
+        return
+    if replaced:
         text = _("Thank you! Your answers are replaced. You can change them until the survey closes: /surveys")
     else:
         text = _("Thank you! Your answers are saved. You can change them until the survey closes: /surveys")
     await message.answer(text)
+
+
+async def change(query: CallbackQuery, callback_data: SurveyChangeCB, state: FSMContext, session: AsyncSession, user: User) -> None:
+    """The button under an anonymous thank-you: its key opens those answers again, to go
+    through and send anew. The button stays, so a cancelled change keeps the key."""
+    survey = await _answerable(session, user, callback_data.survey_id)
+    response = await surveys.by_edit_key(session, survey=survey, key=callback_data.key)
+    version = await surveys.current_version(session, survey=survey)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    await query.message.answer(_("Changing your answers to «{title}».").format(title=survey.title))
+    data = {"survey_id": survey.id, "version_id": version.id, "title": survey.title, "answers": dict(response.answers),
+            "seen": [], "index": -1, "edit_key": callback_data.key}
+    await _first(query.message, state, surveys.questions_of(version), data)
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
@@ -438,6 +464,7 @@ def create_router() -> Router:
     r.message.register(deep_link, CommandStart(deep_link=True, magic=F.args.regexp(DEEP_LINK)))
     r.callback_query.register(open_survey, SurveyOpenCB.filter())
     r.callback_query.register(results, SurveyResultsCB.filter())
+    r.callback_query.register(change, SurveyChangeCB.filter())
     r.message.register(cancel, Command("cancel"), StateFilter(SurveyForm))
     r.callback_query.register(cancel_button, SurveyStepCB.filter(F.action == "cancel"), StateFilter(SurveyForm))
 

@@ -19,7 +19,7 @@ from backend.services.surveys.models import SurveyResponse, SurveyVoter
 from backend.services.surveys.rules import Question
 from backend.services.surveys.schemas import SurveyIn
 from bot.callbacks import PrivacyCB
-from bot.services.surveys.callbacks import SurveyEditCB, SurveyOpenCB, SurveyOptionCB, SurveyStepCB
+from bot.services.surveys.callbacks import SurveyChangeCB, SurveyEditCB, SurveyOpenCB, SurveyOptionCB, SurveyStepCB
 from tests import updates as U
 from tests.conftest import BotHarness
 from tests.factories import make_town, make_user, seed
@@ -117,7 +117,7 @@ async def test_anonymous_survey_with_branching_skip_and_back(harness, runtime):
     assert sent(calls)[0].reply_markup.inline_keyboard[1][0].web_app.url == f"https://glocal.test/app/surveys/?town={w['town'].id}"
     calls = await r.press(SurveyOpenCB(survey_id=w["survey"].id).pack())
     intro = sent(calls)[0].text
-    assert intro.startswith("📊 Getting around") and "🔒 This survey is anonymous." in intro and "cannot be changed" in intro
+    assert intro.startswith("📊 Getting around") and "🔒 This survey is anonymous." in intro and "only that message holds the key" in intro
 
     # Question 1 of 4: the km question is not counted while its condition does not hold.
     calls = await r.press(step("begin"))
@@ -171,7 +171,12 @@ async def test_anonymous_survey_with_branching_skip_and_back(harness, runtime):
     calls = await r.press(opt(4, 3))
     assert "4. Rate the roads\n   3" in sent(calls)[0].text
     calls = await r.press(step("submit"))
-    assert sent(calls)[-1].text == "Thank you! Your answers are saved, with no link to you."
+    thanks = sent(calls)[-1]
+    assert thanks.text.startswith("Thank you! Your answers are saved, with no link to you.")
+    # The key to change them lives only in this button (the database keeps its hash).
+    change = thanks.reply_markup.inline_keyboard[0][0]
+    assert change.text == "✏️ Change my answers" and change.callback_data.startswith(f"schg:{w['survey'].id}:")
+    assert len(change.callback_data.encode()) <= 64
 
     async with runtime.sessionmaker() as s:
         responses = list(await s.scalars(select(SurveyResponse)))
@@ -204,11 +209,34 @@ async def test_anonymous_survey_with_branching_skip_and_back(harness, runtime):
             for col in fks[table]:
                 assert row[col] != me.id, (table, col, row)
 
-    # Once is enough: the list marks it answered, and opening it again says so.
+    assert responses[0].edit_key is not None and change.callback_data.rsplit(":", 1)[1] not in responses[0].edit_key
+
+    # Once is enough: the list marks it answered, and opening it again says how to change it.
     calls = await r.send("/surveys")
     assert buttons(sent(calls)[0])[0] == ["✅ Getting around"]
     calls = await r.press(SurveyOpenCB(survey_id=w["survey"].id).pack())
-    assert sent(calls)[0].text == "You have already answered «Getting around». Thank you! Anonymous answers cannot be changed."
+    assert sent(calls)[0].text.startswith("You have already answered «Getting around». Thank you! To change your answers")
+
+    # The button opens the same answers; sent again, they replace the response.
+    calls = await r.press(change.callback_data)
+    assert not any(isinstance(c, EditMessageReplyMarkup) for c in calls)  # the key stays on its message
+    assert sent(calls)[0].text == "Changing your answers to «Getting around»."
+    assert "Your answer now: No" in sent(calls)[1].text
+    await r.press(opt(0, 0))
+    await r.send("7")
+    calls = await r.press(step("done"))  # bus and walking are still chosen
+    await r.press(step("skip"))
+    await r.press(opt(4, 5))
+    calls = await r.press(step("submit"))
+    assert sent(calls)[-1].text == "Thank you! Your answers are replaced, still with no link to you."
+    async with runtime.sessionmaker() as s:
+        responses = list(await s.scalars(select(SurveyResponse)))
+        voters = list(await s.scalars(select(SurveyVoter)))
+    assert len(responses) == 1 and len(voters) == 1 and responses[0].user_id is None
+    assert responses[0].answers == {"car": "yes", "km": 7, "use": ["bus", "walk"], "mark": 5}
+    # A forged key opens nothing.
+    calls = await r.press(SurveyChangeCB(survey_id=w["survey"].id, key="x" * 22).pack())
+    assert calls[0].text == "This button no longer opens your answers."
 
 
 async def test_identified_survey_consent_photo_and_change(harness, runtime):

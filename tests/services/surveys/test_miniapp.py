@@ -55,6 +55,9 @@ async def test_build_answer_and_see_the_chart(open_tab, live, runtime, settings)
     await q.locator(".q-text").fill("Which colour for the benches?")
     await q.locator(".q-kind").select_option("single")
     await q.locator(".q-options").fill("Green\nBrown\nBlue")
+    # For residents only (the organizer is one too).
+    await page.select_option("#audience", "roles")
+    await page.locator("#audience-roles").get_by_label("Residents").check()
     await page.click("#save")
     await page.wait_for_function("document.querySelector('#notice') && document.querySelector('#notice').textContent === 'Saved.'")
     await page.wait_for_selector("#open")
@@ -63,6 +66,7 @@ async def test_build_answer_and_see_the_chart(open_tab, live, runtime, settings)
     async with runtime.sessionmaker() as s:
         survey = await s.scalar(select(Survey).where(Survey.municipality_id == town_id))
     assert survey.title == "Park benches" and survey.status == "open" and survey.anonymous is True
+    assert survey.audience == {"kind": "roles", "roles": ["resident"], "tags": [], "topic": None}
 
     # A resident answers in the miniapp.
     other: Tab = await open_tab()
