@@ -64,15 +64,26 @@ def question_text(questions: list[Question], answers: dict[str, Any], index: int
         lines.append(q.help)
     lines += ["", hint(q) + ("" if q.required else " " + _("You may skip this question."))]
     if q.key in answers:
-        lines.append(_("Your answer now: {answer}").format(answer=rules.display(q, answers[q.key])))
+        lines.append(_("Your answer now: {answer}").format(answer=_clip(rules.display(q, answers[q.key]), 1000)))
     return "\n".join(lines)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# Telegram refuses a message over 4096 characters.
+MESSAGE_LIMIT = 4000
 
 
 def summary_text(title: str, questions: list[Question], answers: dict[str, Any]) -> str:
     """Every question shown with its answer, before sending."""
     lines = [_("Your answers to «{title}»:").format(title=title), ""]
-    for i, q in enumerate(rules.visible(questions, answers), start=1):
-        lines.append(f"{i}. {q.text}")
-        lines.append("   " + (rules.display(q, answers[q.key]) if q.key in answers else _("(skipped)")))
+    shown = rules.visible(questions, answers)
+    # Long surveys with long answers are shortened to fit one message; each stays recognisable.
+    room = max(40, (MESSAGE_LIMIT - 300) // max(len(shown), 1) - 10)
+    for i, q in enumerate(shown, start=1):
+        lines.append(_clip(f"{i}. {q.text}", room // 2))
+        lines.append("   " + (_clip(rules.display(q, answers[q.key]), room // 2) if q.key in answers else _("(skipped)")))
     lines += ["", _("Press “Send” to send them, or change an answer by its number.")]
     return "\n".join(lines)
