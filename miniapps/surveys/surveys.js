@@ -309,6 +309,15 @@ async function results(survey) {
         parts.push(q.texts.length ? h("ul", { class: "texts" }, q.texts.map((t) => h("li", {}, t))) : h("p", { class: "hint" }, _("No answers yet.")));
       } else if (q.kind === "photo") {
         parts.push(h("p", {}, format(_("Photos: {n}"), { n: q.photos.length })));
+        const gallery = h("div", { class: "photos" });
+        parts.push(gallery);
+        // A plain <img> cannot carry the launch data: each photo is fetched, then shown from a blob.
+        for (const id of q.photos.slice(0, 12)) {
+          api(`${base}/files/${id}`, { raw: true })
+            .then((r) => r.blob())
+            .then((blob) => gallery.append(h("img", { src: URL.createObjectURL(blob), alt: "", class: "photo" })))
+            .catch(() => {});
+        }
       } else {
         parts.push(await chart(survey.id, q.key));
       }
