@@ -121,7 +121,7 @@ async def test_check_in_refuses_bad_tickets_with_4xx(client, runtime):
     assert r.status_code == 404
     r = await client.post(f"/api/v1/municipalities/{w['other'].id}/events/{w['event'].id}/check-ins", json={"code": w["reg_a"].code},
                           headers=tma(runtime, w["stranger"]))
-    assert r.status_code == 404 and r.json()["message"] == "No such event."
+    assert r.status_code == 404 and r.json()["message"] == "Такого события нет."  # in her language (no locale: Russian)
 
 
 async def test_create_event_and_its_validation(client, runtime):

@@ -180,17 +180,21 @@ async def test_full_event_waitlist_cancel_offer_confirm(harness, runtime):
     assert reg_b.status == "offered" and reg_b.offer_expires_at is not None
     assert abs((reg_b.offer_expires_at - reg_b.offered_at) - timedelta(hours=12)) < timedelta(seconds=1)
 
-    # Nothing reached Boris in the cancel's own update: the offer leaves through the outbox.
+    # Nothing reached Boris in the cancel's own update: the offer leaves through the outbox,
+    # in the language stored for him (none chosen: the platform's default, Russian; the chat
+    # answered him in his Telegram client's English).
     assert all(getattr(c, "chat_id", anna.id) == anna.id for c in calls)
     harness.session.calls.clear()
     assert await deliver_outbox(runtime) == 1
     sent = harness.session.pop()
     offer = next(c for c in sent if isinstance(c, SendMessage))
     assert offer.chat_id == boris.id
-    assert offer.text.startswith("A place has freed up at «Glocal City Game» (")
+    deadline = events.local_when(reg_b.offer_expires_at, town)
+    assert offer.text.startswith("Освободилось место на «Glocal City Game» (")
+    assert offer.text.endswith(f"Оно придержано для вас до {deadline}: подтвердите его кнопкой ниже, иначе оно перейдёт следующему в листе ожидания.")
     assert buttons(offer) == [
-        [("✅ Confirm your place", EvConfirmCB(registration_id=reg_b.id).pack())],
-        [("✖️ I can't come", EvCancelCB(registration_id=reg_b.id, sure=True).pack())],
+        [("✅ Подтвердить место", EvConfirmCB(registration_id=reg_b.id).pack())],
+        [("✖️ Не смогу прийти", EvCancelCB(registration_id=reg_b.id, sure=True).pack())],
     ]
 
     # One tap: the place is his, and the ticket follows.
@@ -237,9 +241,9 @@ async def test_an_expired_offer_goes_to_the_next_in_line(harness, runtime):
     sent = [c for c in harness.session.pop() if isinstance(c, SendMessage)]
     by_chat = {c.chat_id: c for c in sent}
     assert by_chat[boris.id].text == (
-        "The place at «Glocal City Game» held for you was not confirmed in time and went to the next person on the waitlist."
+        "Место на «Glocal City Game», придержанное для вас, не было подтверждено вовремя и перешло следующему в листе ожидания."
     )
-    assert buttons(by_chat[vera.id])[0] == [("✅ Confirm your place", EvConfirmCB(registration_id=reg_v.id).pack())]
+    assert buttons(by_chat[vera.id])[0] == [("✅ Подтвердить место", EvConfirmCB(registration_id=reg_v.id).pack())]
 
     # Boris's old button no longer works; Vera's does.
     calls = await boris.press(EvConfirmCB(registration_id=reg_b.id).pack())
@@ -332,9 +336,10 @@ async def test_events_list_map_mytickets_and_reminders_once(harness, runtime):
     harness.session.calls.clear()
     assert await deliver_outbox(runtime) == 2
     sent = [c for c in harness.session.pop() if isinstance(c, SendMessage)]
-    assert sent[0].text.startswith("Tomorrow: «Glocal City Game», ") and sent[0].text.endswith(f"Your ticket code: {reg.code}.")
-    assert sent[1].text.startswith("In an hour: «Glocal City Game», ")
-    assert buttons(sent[1]) == [[("🎫 My ticket", EvTicketCB(registration_id=reg.id).pack())]]
+    when = events.local_when(event.starts_at, town)
+    assert sent[0].text == f"Завтра: «Glocal City Game», {when}, Youth centre, Sovetskaya St, 10. Код вашего билета: {reg.code}."
+    assert sent[1].text == f"Через час: «Glocal City Game», {when}, Youth centre, Sovetskaya St, 10. Код вашего билета: {reg.code}."
+    assert buttons(sent[1]) == [[("🎫 Мой билет", EvTicketCB(registration_id=reg.id).pack())]]
 
 
 def test_callback_data_fits_telegrams_64_bytes():
