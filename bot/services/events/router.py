@@ -10,7 +10,7 @@ Outside its dialog states it takes only its own commands and buttons."""
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,7 +118,8 @@ async def show_event(message: Message, session: AsyncSession, user: User, event_
     event, town = await _event(session, event_id)
     reg = await events.registration_of(session, event_id=event.id, user_id=user.id)
     live = reg if reg is not None and reg.status in events.ACTIVE_VALUES else None
-    parts = [f"🎟 {event.title}", _(rules.KIND_TITLES[rules.Kind(event.kind)]), f"🗓 {_when(event, town)}"]
+    kind = _(rules.KIND_TITLES[rules.Kind(event.kind)])
+    parts = [f"🎟 {event.title}", *([kind] if kind != event.title else []), f"🗓 {_when(event, town)}"]
     if _venue(event):
         parts.append(f"📍 {_venue(event)}")
     if event.description:
@@ -297,6 +298,12 @@ async def skip_question(query: CallbackQuery, callback_data: EvSkipCB, state: FS
 async def quit_dialog(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     message = await _answered(query)
+    await message.answer(_("Stopped. Nothing was saved."))
+
+
+async def quit_command(message: Message, state: FSMContext) -> None:
+    """/cancel in one of the events' dialogs."""
+    await state.clear()
     await message.answer(_("Stopped. Nothing was saved."))
 
 
@@ -482,6 +489,7 @@ def create_router() -> Router:
     r.message.register(deep_link, CommandStart(deep_link=True, magic=F.args.startswith(DEEP_LINK)))
     r.message.register(list_events, Command("events"))
     r.message.register(mytickets, Command("mytickets"))
+    r.message.register(quit_command, Command("cancel"), StateFilter(EventForm, TeamForm))
     r.message.register(answer_text, EventForm.question, F.text, ~F.text.startswith("/"))
     r.message.register(team_name, TeamForm.name, F.text, ~F.text.startswith("/"))
     r.message.register(team_code, TeamForm.code, F.text, ~F.text.startswith("/"))

@@ -349,3 +349,27 @@ def test_callback_data_fits_telegrams_64_bytes():
         EvTeamCB(registration_id=big, action="create").pack(), EvSkipCB(event_id=big, q=19).pack(),
     ]
     assert all(len(p.encode()) <= 64 for p in packed)
+
+
+async def test_cancel_mid_form_saves_nothing_and_input_is_checked(harness, runtime):
+    town, event = await _world(runtime)
+    anna = Person(harness, 951, "Anna")
+    await anna.send(f"/start ev_{event.id}")
+    await anna.press(EvStartCB(event_id=event.id).pack())
+    await anna.press(EvTermsCB(event_id=event.id).pack())
+    # A question with options takes a button, not text; a button of another question is stale.
+    calls = await anna.send("Tourism")
+    assert calls[0].text == "Please choose one of the answers with the buttons."
+    calls = await anna.press(EvOptionCB(event_id=event.id, q=1, opt=0).pack())
+    assert calls[0].text == "This button belongs to another question." and calls[0].show_alert
+    await anna.press(EvOptionCB(event_id=event.id, q=0, opt=0).pack())
+    calls = await anna.send("x" * 1001)
+    assert calls[0].text == "The answer is too long: at most 1000 characters."
+    calls = await anna.send("/cancel")
+    assert [c.text for c in calls] == ["Stopped. Nothing was saved."]
+    ctx = harness.dp.fsm.get_context(harness.bot, chat_id=anna.id, user_id=anna.id)
+    assert await ctx.get_state() is None
+    assert await _registration(runtime, event.id, anna.id) is None
+    # A deep link to an event that does not exist.
+    calls = await anna.send("/start ev_99999")
+    assert calls[0].text == "No such event."
