@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from backend.i18n import N_
 
-# No look-alikes: without B (8), I and L (1), O (0), S (5), Z (2), and without the digits they
-# resemble, nor 6 (G) and 8; what is left is read aloud and typed without doubt.
+# No look-alikes: without B, I, O, S, Z and the digits 0, 1, 2, 5, 6, 8 they (or G) resemble;
+# codes are upper case, so L never meets l. What is left is read aloud and typed without doubt.
 ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"
 CODE_LENGTH = 6
 TEAM_CODE_LENGTH = 6

@@ -108,7 +108,8 @@ def check_answers(event: Event, answers: dict[str, Any]) -> dict[str, str]:
     """The answers to the event's questions, checked: required ones given, options kept."""
     out: dict[str, str] = {}
     for q in event.questions or []:
-        value = str(answers.get(q["id"], "") or "").strip()
+        # No NUL: PostgreSQL cannot keep it, and chat text is not checked by a schema on the way in.
+        value = str(answers.get(q["id"], "") or "").replace("\x00", "").strip()
         if not value:
             if q.get("required", True):
                 raise Invalid(N_("Please answer: {question}"), question=q["text"])
@@ -289,7 +290,7 @@ async def create_team(session: AsyncSession, *, registration: EventRegistration,
     _holder(registration)
     if registration.team_id is not None:
         raise Conflict(N_("You are already in a team. Leave it first."))
-    name = " ".join(name.split())[:100]
+    name = " ".join(name.replace("\x00", "").split())[:100]
     if not name:
         raise Invalid(N_("The team needs a name."))
     team = EventTeam(event_id=event.id, name=name, code=await _unique_code(session, EventTeam, event.id, rules.TEAM_CODE_LENGTH),
