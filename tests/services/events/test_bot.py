@@ -373,3 +373,17 @@ async def test_cancel_mid_form_saves_nothing_and_input_is_checked(harness, runti
     # A deep link to an event that does not exist.
     calls = await anna.send("/start ev_99999")
     assert calls[0].text == "No such event."
+
+
+async def test_a_town_with_events_off_has_none_in_the_chat(harness, runtime):
+    async def make(s):  # noqa: ANN001, ANN202
+        town = await make_town(s, slug="kolomna", name="Kolomna", settings={"components": ["appeals"]})
+        return town, await make_event(s, town)
+
+    town, event = await seed(runtime, make)
+    anna = Person(harness, 961, "Anna")
+    await anna.send("/start kolomna")
+    calls = await anna.send("/events")
+    assert [c.text for c in calls] == ["«Events» is not available in Kolomna."]
+    calls = await anna.press(EvStartCB(event_id=event.id).pack())
+    assert calls[0].text == "«Events» is not available in Kolomna." and calls[0].show_alert

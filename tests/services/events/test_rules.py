@@ -48,4 +48,4 @@ def test_ics_escapes_folds_and_ends_lines_with_crlf():
     unfolded = text.replace("\r\n ", "")
     assert "DESCRIPTION:Строка\\nвторая " + "ж" * 80 + "\r\n" in unfolded
     assert "\r\nDTSTART:20270605T070000Z\r\nDTEND:20270605T150000Z\r\n" in text
-    assert [l for l in lines if l.startswith(("BEGIN:", "END:"))] == ["BEGIN:VCALENDAR", "BEGIN:VEVENT", "END:VEVENT", "END:VCALENDAR"]
+    assert [line for line in lines if line.startswith(("BEGIN:", "END:"))] == ["BEGIN:VCALENDAR", "BEGIN:VEVENT", "END:VEVENT", "END:VCALENDAR"]
