@@ -87,8 +87,11 @@ class App:
             fh.write(f"\n=== start {self.starts}\n".encode())
             self.proc = subprocess.Popen([sys.executable, "-m", "bot.main", "serve"], cwd=ROOT, env=self.env,
                                          stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        # A wait for the app, not a timing assertion: on a loaded machine imports alone take a minute.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 180
         async with httpx.AsyncClient() as c:
-            for _ in range(600):
+            while loop.time() < deadline:
                 if self.proc.poll() is not None:
                     raise AssertionError(f"the app exited with {self.proc.returncode}; see {self.log}")
                 try:
@@ -98,6 +101,7 @@ class App:
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.05)
+        self.kill()  # leave no app behind holding the test database
         raise AssertionError(f"the app did not get ready; see {self.log}")
 
     def kill(self) -> None:
