@@ -28,6 +28,7 @@ class FakeBotAPI:
         self.refused_tokens: set[str] = set()
         self.usernames: dict[int, str] = {}
         self.not_started: dict[int, set[int]] = {}  # bot id -> chats that never opened it
+        self.pending_by_bot: dict[int, list[dict[str, Any]]] = {}  # getUpdates of one bot (else pending_updates)
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
@@ -64,6 +65,10 @@ class FakeBotAPI:
         elif method.startswith("send"):
             chat_id = int(params.get("chat_id", 0))
             result = {"message_id": next(self._ids), "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}
+        elif method == "getUpdates" and bot_id in self.pending_by_bot:
+            result, self.pending_by_bot[bot_id] = self.pending_by_bot[bot_id], []
+            if not result:
+                await asyncio.sleep(0.05)
         elif method == "getUpdates":
             result, self.pending_updates = self.pending_updates, []
             if not result:

@@ -238,6 +238,7 @@ async def test_two_towns_with_their_own_bots_are_served_by_one_process(world: Wo
     assert all(p["chat_id"] == "3003" for p in (*by_a, *by_b, *by_platform))
     assert len(by_a) == len(by_b) == 2  # the greeting and the menu, once each
     assert by_platform and by_platform[-1]["text"].startswith("Зарайск: что")  # the person's town is now the last one entered
+    await w.dp["replies"].flush()  # "sent" is recorded in small groups (bot/replies.py)
     async with w.runtime.sessionmaker() as s:
         rows = list(await s.scalars(select(InboundUpdate).where(InboundUpdate.update_id == 555_000)))
         assert sorted(r.account for r in rows) == sorted([A_ID, B_ID, PLATFORM_ID])
@@ -348,3 +349,79 @@ async def test_launch_data_signed_by_a_town_bot_is_good_in_that_town_only(world:
 async def test_launch_signature_check_matches_a_town_token(world: World):
     raw = initdata.sign({"user": {"id": 2002, "first_name": "Анна"}, "auth_date": int(time.time())}, token=TOKEN_A)
     assert initdata.signature_valid(TOKEN_A, raw) and not initdata.signature_valid(BOT_TOKEN, raw)
+
+
+# -- registering with Telegram, webhook and polling -------------------------------------------------
+
+
+async def _until(predicate, what: str, timeout: float = 10.0) -> None:  # noqa: ANN001
+    """Wait for a condition the code under test brings about (not a timing assertion)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_bot_connected_while_running_registers_its_webhook_commands_and_menu(world: World):
+    from bot.lifecycle import BotRunner
+
+    w = world
+    dp = w.dp
+    runner = BotRunner(w.runtime, dp["bots"].platform.bot, dp, dp["inbox"], pool=dp["bots"])
+    runner.start()
+    try:
+        await _until(lambda: any(b == PLATFORM_ID and m == "setWebhook" for b, m, _ in w.api.bot_calls), "the platform's webhook")
+        assert (await w.connect(w.town_a, TOKEN_A)).status_code == 200
+
+        def of_a(method: str) -> list[dict[str, Any]]:
+            return [p for b, m, p in w.api.bot_calls if b == A_ID and m == method]
+
+        await _until(lambda: of_a("setWebhook") and len(of_a("setMyCommands")) == 3 and of_a("setChatMenuButton"), "A's start-up calls")
+        hook = of_a("setWebhook")[0]
+        assert hook["url"] == f"https://glocal.test/telegram/webhook/{A_ID}" and hook["secret_token"] == _secret(w.runtime, A_ID)
+        assert hook["secret_token"] != w.runtime.settings.webhook_secret
+        await _until(lambda: runner.town_states.get(A_ID) == "ok", "A's state")
+        # Disconnected: its webhook is removed, the town is the platform bot's again.
+        assert (await w.client.delete(f"/api/v1/platform/towns/{w.town_a.id}/bot", headers=w.admin_headers())).status_code == 204
+        await _until(lambda: of_a("deleteWebhook"), "A's webhook to be removed")
+        assert A_ID not in runner.town_states
+    finally:
+        await runner.stop()
+
+
+async def test_polling_polls_every_bot(db_url: str, tmp_path: Path):
+    """Without PUBLIC_URL each bot has its own getUpdates loop; a bot already connected at
+    start is served from the start."""
+    from backend.core.bots.vault import Cipher, hint
+    from bot.lifecycle import BotRunner
+
+    api = FakeBotAPI()
+    url = await api.start()
+    runtime = make_runtime(make_settings(db_url, tmp_path, TELEGRAM_API_URL=url))
+    if TEST_REDIS:
+        await runtime.kv.redis.flushdb()  # type: ignore[attr-defined]
+
+    async def _make(s):  # noqa: ANN001, ANN202
+        town = await make_town(s, slug="kolomna", name="Коломна")
+        s.add(TownBot(id=A_ID, municipality_id=town.id, username="kolomna_town_bot",
+                      token_encrypted=Cipher(runtime.settings.secret_key).seal(TOKEN_A), token_hint=hint(TOKEN_A), enabled=True))
+
+    await seed(runtime, _make)
+    app, bot, dp = build(runtime)
+    api.pending_by_bot = {A_ID: [U.message(U.tg_user(8008), "/help", update_id=1)], PLATFORM_ID: [U.message(U.tg_user(8008), "/help", update_id=1)]}
+    runner = BotRunner(runtime, bot, dp, dp["inbox"], pool=dp["bots"])
+    runner.start()
+    try:
+        await _until(lambda: api.sent_by(A_ID) and api.sent_by(PLATFORM_ID), "a reply from each bot")
+        assert [p["chat_id"] for p in api.sent_by(A_ID)] == ["8008"] and [p["chat_id"] for p in api.sent_by(PLATFORM_ID)] == ["8008"]
+        assert {b for b, m, _ in api.bot_calls if m == "deleteWebhook"} == {A_ID, PLATFORM_ID}
+    finally:
+        await runner.stop()
+        await dp.storage.close()
+        if TEST_DB:
+            await _clean_postgres(runtime)
+        await runtime.close()
+        await api.stop()
