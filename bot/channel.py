@@ -5,6 +5,7 @@ A notice about a town goes through the town's own bot when it has one (bot/bots.
 counts against that bot's budget (`tg:<bot id>`), so towns with their own bots send in
 parallel. A person who has never opened the town's bot cannot be written to by it (Telegram
 refuses before anything is sent): then the platform's bot, which they have talked to, sends.
+Someone who blocked the town's bot is unreachable, as with the platform's.
 """
 
 from __future__ import annotations
@@ -100,11 +101,14 @@ class TelegramChannel:
             if shown.prompt is not None:
                 await bot.send_message(chat_id, shown.prompt, reply_markup=shown.prompt_markup)
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            refused = isinstance(exc, TelegramForbiddenError) or "chat not found" in str(exc).lower()
-            if not sent and refused and bot is not self.bot:
+            # Never opened: "bot can't initiate conversation with a user" (403) or "chat not
+            # found" (400). A person who blocked the town's bot is not written to by another.
+            text = str(exc).lower()
+            never_opened = "initiate conversation" in text or "chat not found" in text
+            if not sent and never_opened and bot is not self.bot:
                 raise _NotStarted() from exc
             raise
 
 
 class _NotStarted(Exception):
-    """A town's bot was refused before anything was sent: the person never opened it (or blocked it)."""
+    """A town's bot was refused before anything was sent: the person never opened it."""
