@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import httpx
-
 TOKEN_RE = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{30,64}$")
 TIMEOUT = 10.0
 
@@ -30,6 +28,8 @@ class BotApiUnreachable(Exception):
 
 async def get_me(api_url: str, token: str, *, timeout: float = TIMEOUT) -> BotIdentity:
     """Who the token belongs to, by the Bot API's getMe."""
+    import httpx  # here: only a platform admin connecting a bot needs it, not every start-up
+
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(f"{api_url}/bot{token}/getMe")
