@@ -28,6 +28,7 @@ class FakeBotAPI:
         self.refused_tokens: set[str] = set()
         self.usernames: dict[int, str] = {}
         self.not_started: dict[int, set[int]] = {}  # bot id -> chats that never opened it
+        self.blocked: dict[int, set[int]] = {}  # bot id -> chats that blocked it
         self.pending_by_bot: dict[int, list[dict[str, Any]]] = {}  # getUpdates of one bot (else pending_updates)
         self._ids = itertools.count(1)
         self.app = web.Application()
@@ -52,6 +53,8 @@ class FakeBotAPI:
         self.bot_calls.append((bot_id, method, params))
         if token in self.refused_tokens:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        if method.startswith("send") and int(params.get("chat_id", 0)) in self.blocked.get(bot_id, set()):
+            return web.json_response({"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403)
         if method.startswith("send") and int(params.get("chat_id", 0)) in self.not_started.get(bot_id, set()):
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot can't initiate conversation with a user"}, status=403

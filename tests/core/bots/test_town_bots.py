@@ -318,6 +318,19 @@ async def test_a_notice_for_a_town_goes_through_its_own_bot(world: World):
         assert not (await s.scalar(select(User).where(User.telegram_id == 7007))).bot_blocked
 
 
+async def test_someone_who_blocked_the_towns_bot_is_not_written_to_by_another(world: World):
+    w = world
+    assert (await w.connect(w.town_a, TOKEN_A)).status_code == 200
+    await seed(w.runtime, lambda s: outbox.enqueue(s, user_id=w.resident.id, notice=PlainText(msgid="Your appeal was answered"),
+                                                  municipality_id=w.town_a.id))
+    w.api.blocked = {A_ID: {2002}}
+    w.api.bot_calls.clear()
+    assert await deliver_outbox(w.runtime) == 0
+    assert [p["chat_id"] for p in w.api.sent_by(A_ID)] == ["2002"] and w.api.sent_by(PLATFORM_ID) == []
+    async with w.runtime.sessionmaker() as s:
+        assert (await s.get(User, w.resident.id)).bot_blocked
+
+
 # -- Mini App launch data ------------------------------------------------------------------------------
 
 
