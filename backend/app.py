@@ -22,6 +22,7 @@ from starlette_compress import CompressMiddleware
 
 from backend.core.admin.api import platform_router
 from backend.core.admin.api import router as admin_router
+from backend.core.bots.api import router as town_bots_router
 from backend.core.components.api import router as hub_router
 from backend.core.downloads.api import SignedDownloads
 from backend.core.downloads.api import router as downloads_router
@@ -127,7 +128,7 @@ def create_app(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAP
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     # The composition root's routers (the Telegram webhook) first: the hottest route is matched first.
-    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router, downloads_router, admin_router, platform_router)
+    core = (*routers, me_router, towns_router, privacy_router, hub_router, files_router, downloads_router, admin_router, platform_router, town_bots_router)
     for router in core:
         app.include_router(router)
     # Each installed component's town-scoped routes answer 404 in a town that has it off;

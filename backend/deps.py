@@ -11,6 +11,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.auth import initdata
 from backend.core.auth import service as auth
 from backend.core.downloads import service as downloads
 from backend.core.components.permissions import effective_roles
@@ -74,9 +75,7 @@ async def get_current_user(
         return user
     if not authorization or not authorization.startswith("tma "):
         raise Unauthorized(N_("Open this app from the bot: launch data is missing."))
-    user, data = await auth.authenticate(
-        session, init_data=authorization[4:], token=settings.signing_token, max_age=settings.AUTH_MAX_AGE
-    )
+    user, data = await _authenticate(request, session, settings, authorization[4:])
     # The profile's language, else the Telegram client's (as in the bot), else the browser's.
     telegram_language = data.user.language_code
     locale = user.locale or normalize_locale(
@@ -88,6 +87,43 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+TOWN_SCOPED = N_("Open this from the platform's bot: the town's own bot cannot be used for it.")
+
+
+async def _authenticate(request: Request, session: AsyncSession, settings: Settings, raw: str) -> tuple[User, initdata.InitData]:
+    """Launch data signed by the platform's bot, else by a town's own bot (backend/core/bots).
+
+    A town's bot token is held by the town (it made the bot at @BotFather), so whoever holds it
+    can sign launch data for anyone: such launch data is good only inside that town
+    (`request.state.launch_town`; another town's routes are a 404, see `town_access`) and not
+    for what reaches beyond it (`PlatformLaunchUser`)."""
+    request.state.launch_town = None
+    try:
+        return await auth.authenticate(session, init_data=raw, token=settings.signing_token, max_age=settings.AUTH_MAX_AGE)
+    except Unauthorized:
+        if initdata.signature_valid(settings.signing_token, raw):
+            raise  # the platform's, but expired or malformed
+        runtime: Runtime = request.app.state.runtime
+        entry = next((e for e in (await runtime.town_bots.entries()).values() if initdata.signature_valid(e.token, raw)), None)
+        if entry is None:
+            raise
+    scope = request.path_params.get("municipality_id")
+    if scope is not None and str(scope) != str(entry.municipality_id):
+        raise NotFound(N_("Town not found."))
+    request.state.launch_town = entry.municipality_id
+    return await auth.authenticate(session, init_data=raw, token=entry.token, max_age=settings.AUTH_MAX_AGE)
+
+
+async def platform_launch_user(request: Request, user: CurrentUser) -> User:
+    """The calling person, when their launch data comes from the platform's bot (or a download
+    link): what reaches beyond one town (the person's whole data, the platform) needs it."""
+    if getattr(request.state, "launch_town", None) is not None:
+        raise Forbidden(TOWN_SCOPED)
+    return user
+
+
+PlatformLaunchUser = Annotated[User, Depends(platform_launch_user)]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 service's (its manifest names them)."""
 
 from backend.core.audit.models import AuditLog
+from backend.core.bots.models import TownBot
 from backend.core.dialogs.models import DialogState
 from backend.core.documents.models import Document, DocumentLink, DocumentTemplate, RegistrySequence
 from backend.core.files.models import StoredFile
@@ -16,7 +17,7 @@ from backend.services import INSTALLED
 
 CORE_MODELS = (
     AuditLog, Consent, Department, DialogState, Document, DocumentLink, DocumentTemplate, InboundUpdate, Membership,
-    Municipality, OutboxMessage, Region, RegistrySequence, SearchEntry, StaffInvite, StoredFile, User,
+    Municipality, OutboxMessage, Region, RegistrySequence, SearchEntry, StaffInvite, StoredFile, TownBot, User,
 )
 SERVICE_MODELS = tuple(model for manifest in INSTALLED for model in manifest.models)
 

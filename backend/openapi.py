@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     409: "The object's state does not allow it now",
     413: "The request body is too large",
     422: "Some input is invalid",
+    502: "The messenger's server could not be reached",
 }
 
 

@@ -12,6 +12,8 @@ from functools import cached_property
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.core.bots.directory import TownBots
+from backend.core.bots.vault import Cipher
 from backend.core.components.registry import Registry
 from backend.core.notifications.notices import CORE_NOTICES, NoticeTypes
 from backend.core.notifications.pacing import MemoryPacer, Pacer, RedisPacer
@@ -53,6 +55,11 @@ class Runtime:
     def notices(self) -> NoticeTypes:
         """Every notice kind the installed components declare."""
         return NoticeTypes([*CORE_NOTICES, *(t for m in self.registry for t in m.notices)])
+
+    @cached_property
+    def town_bots(self) -> TownBots:
+        """The towns' own bots (backend/core/bots), shared by the API and the bot side."""
+        return TownBots(self.sessionmaker, Cipher(self.settings.secret_key))
 
     async def check(self) -> dict[str, str]:
         """Reachability of the database and of the key-value engine: name -> "ok" or the error."""

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # The bot's @username without the @: staff invitations become t.me/<username>?start=... links.
     BOT_USERNAME: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
     WEBHOOK_SECRET: SecretStr | None = None
+    # Encrypts town bots' tokens at rest (backend/core/bots/vault.py); without it, a key derived
+    # from the platform bot's token. Changing it means connecting the town bots again.
+    SECRET_KEY: SecretStr | None = None
     PUBLIC_URL: str | None = None
     MINIAPP_URL: str | None = Field(
         default=None, description="HTTPS base of the miniapps when it differs from PUBLIC_URL/app/"
@@ -80,6 +83,15 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder or shorter than 16 characters")
         if not _WEBHOOK_SECRET_RE.match(raw):
             raise ValueError("may contain only A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return v
+
+    @field_validator("SECRET_KEY")
+    @classmethod
+    def _secret_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if v.get_secret_value().lower() in _PLACEHOLDERS or len(v.get_secret_value()) < 32:
+            raise ValueError("is a placeholder or shorter than 32 characters")
         return v
 
     @field_validator("PUBLIC_URL", "MINIAPP_URL")
@@ -169,6 +181,13 @@ class Settings(BaseSettings):
         if self.WEBHOOK_SECRET is not None:
             return self.WEBHOOK_SECRET.get_secret_value()
         return hmac.new(self.signing_token.encode(), b"glocal-webhook", hashlib.sha256).hexdigest()
+
+    @property
+    def secret_key(self) -> str:
+        """The secret town bots' tokens are encrypted with (SECRET_KEY, else the signing token)."""
+        if self.SECRET_KEY is not None:
+            return self.SECRET_KEY.get_secret_value()
+        return hmac.new(self.signing_token.encode(), b"glocal-secret-key", hashlib.sha256).hexdigest()
 
     @property
     def miniapp_base(self) -> str | None:

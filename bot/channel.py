@@ -1,10 +1,17 @@
 """The Telegram adapter of the backend's notification port: a notice becomes a text (split at
-Telegram's limit), its attachment, and the buttons its service's renderer gives it."""
+Telegram's limit), its attachment, and the buttons its service's renderer gives it.
+
+A notice about a town goes through the town's own bot when it has one (bot/bots.py), and
+counts against that bot's budget (`tg:<bot id>`), so towns with their own bots send in
+parallel. A person who has never opened the town's bot cannot be written to by it (Telegram
+refuses before anything is sent): then the platform's bot, which they have talked to, sends.
+Someone who blocked the town's bot is unreachable, as with the platform's.
+"""
 
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 
 from backend.core.notifications.notices import Notice
@@ -12,6 +19,7 @@ from backend.core.notifications.pacing import Rate
 from backend.core.notifications.port import Attachment, Recipient, RetryLater, Unreachable
 from backend.i18n import use_locale
 from backend.settings import Settings
+from bot.bots import BotPool
 from bot.component import BotComponent, Rendered, Renderer
 
 TEXT_LIMIT = 4096
@@ -36,16 +44,22 @@ def chunks(text: str, size: int = TEXT_LIMIT) -> list[str]:
 class TelegramChannel:
     name = "telegram"
 
-    def __init__(self, bot: Bot, settings: Settings, components: tuple[BotComponent, ...]) -> None:
+    def __init__(self, bot: Bot, settings: Settings, components: tuple[BotComponent, ...], *, pool: BotPool | None = None) -> None:
         self.bot = bot
+        self.pool = pool
         self.settings = settings
         self.account = f"tg:{bot.id}"
         self.renderers: dict[str, Renderer] = {kind: r for c in components for kind, r in c.renderers.items()}
 
+    def bot_for(self, recipient: Recipient) -> Bot:
+        """The bot that speaks for the recipient's town."""
+        return self.pool.for_town(recipient.municipality_id) if self.pool is not None else self.bot
+
     def rates(self, recipient: Recipient) -> list[Rate]:
         chat = recipient.addresses.get(self.name, "?")
+        account = f"tg:{self.bot_for(recipient).id}"
         per_chat = GROUP_RATE if chat.startswith("-") else CHAT_RATE  # groups and channels have negative ids
-        return [Rate(self.account, BOT_RATE, burst=int(BOT_RATE)), Rate(f"{self.account}:chat:{chat}", per_chat)]
+        return [Rate(account, BOT_RATE, burst=int(BOT_RATE)), Rate(f"{account}:chat:{chat}", per_chat)]
 
     def render(self, notice: Notice) -> Rendered:
         """The notice as its service wants it shown, in the current language."""
@@ -60,18 +74,44 @@ class TelegramChannel:
         chat_id = int(address)
         with use_locale(recipient.locale):
             shown = self.render(notice)
+        bot = self.bot_for(recipient)
+        try:
+            try:
+                await self._send(bot, chat_id, shown, attachment)
+            except _NotStarted:
+                # The town's bot may not write first to someone who never opened it.
+                await self._send(self.bot, chat_id, shown, attachment)
+                bot = self.bot
+        except (TelegramForbiddenError, _NotStarted) as exc:
+            raise Unreachable(str(exc.__cause__ or exc)) from exc
+        except TelegramRetryAfter as exc:
+            raise RetryLater(float(exc.retry_after), f"tg:{bot.id}") from exc
+
+    async def _send(self, bot: Bot, chat_id: int, shown: Rendered, attachment: Attachment | None) -> None:
+        """Send the text, the file, then the prompt; the buttons go on the last of them."""
+        sent = False
         try:
             parts = chunks(shown.text)
             for i, part in enumerate(parts):
                 last = i == len(parts) - 1 and attachment is None
-                await self.bot.send_message(chat_id, part, reply_markup=shown.markup if last else None)
+                await bot.send_message(chat_id, part, reply_markup=shown.markup if last else None)
+                sent = True
             if attachment is not None:
-                await self.bot.send_document(
+                await bot.send_document(
                     chat_id, BufferedInputFile(attachment.data, filename=attachment.filename), reply_markup=shown.markup
                 )
+                sent = True
             if shown.prompt is not None:
-                await self.bot.send_message(chat_id, shown.prompt, reply_markup=shown.prompt_markup)
-        except TelegramForbiddenError as exc:
-            raise Unreachable(str(exc)) from exc
-        except TelegramRetryAfter as exc:
-            raise RetryLater(float(exc.retry_after), self.account) from exc
+                await bot.send_message(chat_id, shown.prompt, reply_markup=shown.prompt_markup)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            # Never opened: "bot can't initiate conversation with a user" (403) or "chat not
+            # found" (400). A person who blocked the town's bot is not written to by another.
+            text = str(exc).lower()
+            never_opened = "initiate conversation" in text or "chat not found" in text
+            if not sent and never_opened and bot is not self.bot:
+                raise _NotStarted() from exc
+            raise
+
+
+class _NotStarted(Exception):
+    """A town's bot was refused before anything was sent: the person never opened it."""

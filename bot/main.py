@@ -42,6 +42,7 @@ def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN0
     routers = []
     bot = dp = None
     if settings.bot_enabled:
+        from bot.bots import BotPool
         from bot.channel import TelegramChannel
         from bot.dispatcher import create_bot, create_dispatcher
         from bot.inbox import Inbox
@@ -55,9 +56,11 @@ def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN0
         replies.add_bot(bot)
         dp = create_dispatcher(runtime, replies, components=components)
         inbox = Inbox(runtime, dp, bot)
-        dp["inbox"], dp["replies"] = inbox, replies
-        runtime.channel = TelegramChannel(bot, settings, components)
-        routers.append(webhook_router(runtime, dp, bot, inbox))
+        # The platform's bot and every town's own (bot/bots.py), all through this Dispatcher.
+        pool = BotPool(runtime, dp, bot, inbox, replies)
+        dp["inbox"], dp["replies"], dp["bots"] = inbox, replies, pool
+        runtime.channel = TelegramChannel(bot, settings, components, pool=pool)
+        routers.append(webhook_router(runtime, dp, bot, inbox, pool=pool))
     return create_app(runtime, routers=routers), bot, dp
 
 
@@ -67,13 +70,16 @@ BOT_JOB_PERIODS = {"bot.replies.resend": 5, "bot.inbox.sweep": 2}
 def bot_jobs(dp) -> list[Job]:  # noqa: ANN001
     """The bot's own scheduled work: replies whose sender died, and (at scale) chat queues
     whose requests are gone."""
-    inbox, replies = dp["inbox"], dp["replies"]
+    inbox, replies, pool = dp["inbox"], dp["replies"], dp["bots"]
 
     async def resend(_runtime: Runtime) -> None:
+        await pool.fresh()  # a town bot another replica connected: its replies are ours to resend too
         await replies.resend_due()
 
     async def sweep(_runtime: Runtime) -> None:
-        await inbox.sweep()
+        await pool.fresh()
+        for each in pool.inboxes():
+            await each.sweep()
 
     jobs = [Job(id="bot.replies.resend", func=resend, every_seconds=BOT_JOB_PERIODS["bot.replies.resend"])]
     if inbox.shared:
@@ -134,7 +140,7 @@ async def serve(settings: Settings) -> None:
     if bot is not None and dp is not None:
         from bot.lifecycle import BotRunner
 
-        runner = BotRunner(runtime, bot, dp, dp["inbox"])
+        runner = BotRunner(runtime, bot, dp, dp["inbox"], pool=dp["bots"])
         runner.start()
     else:
         log.info("bot is off: BOT_TOKEN is not set")

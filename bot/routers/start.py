@@ -15,6 +15,7 @@ from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.runtime import Runtime
 from bot import commands, keyboards
+from bot.bots import BotPool
 from bot.callbacks import MenuCB, TownCB
 from bot.component import BotComponent
 
@@ -55,13 +56,17 @@ async def _entered(
 
 async def start(
     message: Message, command: CommandObject, session: AsyncSession, user: User, runtime: Runtime,
-    components: tuple[BotComponent, ...], bot: Bot, locale: str,
+    components: tuple[BotComponent, ...], bot: Bot, locale: str, bots: BotPool | None = None,
 ) -> None:
     """Greet, pick the town from the deep link (or ask), show the menu."""
     before = user.current_municipality_id
     if command.args and command.args.startswith(users.INVITE_PREFIX):
         await _invited(message, command.args.removeprefix(users.INVITE_PREFIX), session, user, before, runtime, components, bot, locale)
         return
+    own = bots.town_of(bot) if bots is not None else None
+    if own is not None and not command.args:
+        # A town's own bot speaks for its town: no choice to make.
+        await users.join_town(session, user=user, municipality_id=own)
     outcome = await users.start(session, user=user, payload=command.args)
     greeting = _("Hello, {name}! I am the digital front door of your town.").format(name=user.first_name or "")
     if outcome.town is None:

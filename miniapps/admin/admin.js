@@ -962,6 +962,8 @@ async function showPlatform(page, _params, drops) {
         id: "town-actions", title: t.name,
         actions: [{ key: "invite-admin", icon: "🔗", label: _("A link for a new administrator"), run: act(async () => {
           issuedSheet(await api("/platform/towns/" + t.id + "/invites", { method: "POST" }), () => route());
+        }) }, { key: "town-bot", icon: "🤖", label: _("The town's own bot"), run: act(async () => {
+          townBotSheet(t, await api("/platform/towns/" + t.id + "/bot"));
         }) }],
       }),
     })), { id: "towns" }),
@@ -994,6 +996,56 @@ async function showPlatform(page, _params, drops) {
       } },
     });
   }, page);
+}
+
+/** A town's own bot: connect one by its @BotFather token (checked by the server with getMe, never
+ * shown again), switch it off or on, disconnect it. Without one the platform's bot serves the town. */
+function townBotSheet(t, bot) {
+  const path = "/platform/towns/" + t.id + "/bot";
+  const error = errorLine();
+  const token = input({ id: "town-bot-token", "data-field": "token", type: "password", maxlength: 200, placeholder: "123456789:AAE…" });
+  const content = [];
+  if (bot) {
+    const toggle = switchRow(_("Switched on"), bot.enabled, { id: "town-bot-enabled" });
+    toggle.box.addEventListener("change", act(async () => {
+      try {
+        bot = await api(path, { method: "PATCH", body: { enabled: toggle.box.checked } });
+        notice(bot.enabled ? _("The town's bot serves the town again.") : _("The platform's bot serves the town for now."));
+      } catch (err) {
+        toggle.box.checked = !toggle.box.checked;
+        showError(error, err, opened.element);
+      }
+    }));
+    content.push(section(null, { id: "town-bot-current" },
+      h("p", {}, h("strong", { id: "town-bot-username" }, "@" + bot.username)),
+      h("p", { class: "hint", id: "town-bot-hint" }, format(_("Token {hint}, connected {date}."), { hint: bot.token_hint, date: formatDate(bot.connected_at, DATE_TIME) })),
+      toggle.element,
+      h("button", { type: "button", class: "button secondary small danger", id: "town-bot-disconnect", onclick: act(async () => {
+        if (!(await confirmDialog(_("Disconnect the bot? The platform's bot will serve the town.")))) return;
+        await api(path, { method: "DELETE" });
+        opened.close();
+        notice(_("Disconnected: the platform's bot serves the town."));
+      }) }, _("Disconnect")),
+    ));
+  } else {
+    content.push(h("p", { class: "hint", id: "town-bot-none" }, _("The platform's bot serves this town. A bot of its own has its own name and its own Telegram limits.")));
+  }
+  content.push(section(bot ? _("Another bot") : null, {},
+    field(_("Bot token"), token, _("Create a bot with @BotFather and paste its token. It is kept encrypted and never shown again.")),
+    error,
+  ));
+  const opened = sheet({
+    id: "town-bot-sheet", title: format(_("{town}: own bot"), { town: t.name }), content,
+    main: { text: _("Connect"), run: async () => {
+      try {
+        const connected = await api(path, { method: "PUT", body: { token: token.value.trim() } });
+        opened.close();
+        notice(format(_("@{username} now serves the town."), { username: connected.username }));
+      } catch (err) {
+        showError(error, err, opened.element);
+      }
+    } },
+  });
 }
 
 main();

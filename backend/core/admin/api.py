@@ -35,7 +35,7 @@ from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Department, Municipality
 from backend.core.users import service as users
 from backend.core.users.models import Membership, Role, StaffInvite, User
-from backend.deps import CurrentUser, RuntimeDep, SessionDep, SettingsDep, TownAccess, town_access
+from backend.deps import CurrentUser, PlatformLaunchUser, RuntimeDep, SessionDep, SettingsDep, TownAccess, town_access
 from backend.errors import Forbidden
 from backend.fields import IdPath, IdQuery
 from backend.i18n import N_
@@ -216,7 +216,7 @@ async def audit_log(
 # -- the platform -----------------------------------------------------------------------------------
 
 
-async def _platform_admin(user: CurrentUser) -> User:
+async def _platform_admin(user: PlatformLaunchUser) -> User:
     if not user.is_platform_admin:
         raise Forbidden(N_("Only the platform's administrators may do this."))
     return user

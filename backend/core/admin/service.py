@@ -53,6 +53,9 @@ ACTION_TITLES = {
     "appeal_category.template": N_("Answer template changed"),
     "open311_key.issue": N_("Open311 key issued"),
     "open311_key.revoke": N_("Open311 key revoked"),
+    "town.bot_connect": N_("Town's own bot connected"),
+    "town.bot_enabled": N_("Town's own bot switched on or off"),
+    "town.bot_disconnect": N_("Town's own bot disconnected"),
 }
 
 

@@ -16,9 +16,10 @@ from backend.core.privacy import service as privacy
 from backend.core.users import service
 from backend.core.users.models import User
 from backend.core.users.schemas import ConsentOut, MembershipOut, MeOut, MeUpdate
-from backend.deps import CurrentUser, RuntimeDep, SessionDep, SettingsDep
+from backend.deps import CurrentUser, PlatformLaunchUser, RuntimeDep, SessionDep, SettingsDep
+from backend.errors import NotFound
 from backend.openapi import errors
-from backend.i18n import get_locale, set_locale
+from backend.i18n import N_, get_locale, set_locale
 
 router = APIRouter(prefix="/api/v1", tags=["me"], responses=errors(401))
 
@@ -59,6 +60,8 @@ async def update_me(body: MeUpdate, request: Request, session: SessionDep, user:
         set_locale(body.locale)
         request.state.locale = body.locale
     if body.municipality_id is not None:
+        if getattr(request.state, "launch_town", None) not in (None, body.municipality_id):
+            raise NotFound(N_("Town not found."))
         town = await towns.get(session, municipality_id=body.municipality_id)
         await service.join_town(session, user=user, municipality_id=town.id)
     await session.flush()
@@ -68,8 +71,8 @@ async def update_me(body: MeUpdate, request: Request, session: SessionDep, user:
 EXPORT_NAME = "glocal-my-data.json"
 
 
-@router.get("/me/export")
-async def export_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> Response:
+@router.get("/me/export", responses=errors(403))
+async def export_me(session: SessionDep, user: PlatformLaunchUser, runtime: RuntimeDep) -> Response:
     """Everything stored about the person, as a JSON file."""
     data = await privacy.export_user_data(session, user_id=user.id, registry=runtime.registry)
     return Response(
@@ -79,14 +82,14 @@ async def export_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep)
     )
 
 
-@router.post("/me/export" + links.SUFFIX, response_model=DownloadLinkOut)
-async def export_me_link(request: Request, user: CurrentUser, settings: SettingsDep) -> DownloadLinkOut:
+@router.post("/me/export" + links.SUFFIX, response_model=DownloadLinkOut, responses=errors(403))
+async def export_me_link(request: Request, user: PlatformLaunchUser, settings: SettingsDep) -> DownloadLinkOut:
     """A signed link that downloads the person's data for a few minutes without Authorization."""
     return downloads.link(request, settings, user_id=user.id, filename=EXPORT_NAME)
 
 
-@router.delete("/me", status_code=204)
-async def forget_me(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> Response:
+@router.delete("/me", status_code=204, responses=errors(403))
+async def forget_me(session: SessionDep, user: PlatformLaunchUser, runtime: RuntimeDep) -> Response:
     """Erase the person's personal data."""
     await privacy.forget_user(session, user_id=user.id, registry=runtime.registry)
     return Response(status_code=204)
