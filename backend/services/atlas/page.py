@@ -10,8 +10,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -24,6 +25,15 @@ from backend.services.atlas.settings import SECTIONS
 
 TEMPLATES = Path(__file__).parent / "templates"
 OG_SIZE = (1200, 630)
+# The msgids atlas.html passes to `x.t()`, listed so the catalog's extractor finds them.
+TEMPLATE_MSGIDS = (
+    N_("An answer is not a solution: «answered» counts answers given, «resolved» the answers residents rated 4 or 5. The term is the one of law 59-FZ."),
+    N_("Communities"), N_("Download CSV"), N_("Every figure on this page, with its source and date, is free to reuse."),
+    N_("Figures as of"), N_("No figures yet."), N_("No places or communities yet."),
+    N_("No stories yet. Residents can share theirs from the town's bot."), N_("Places"), N_("Source"),
+    N_("The town has not given its population yet: participation per 1,000 residents will appear once it does."),
+    N_("on the map"), N_("site"), N_("Map of places and communities"), N_("Open data (CSV)"), N_("Sections"),
+)
 CSV_HEADER = ("section", "service", "key", "title", "subject", "label", "value", "unit", "source", "as_of")
 
 
@@ -49,8 +59,9 @@ def number(value: float | int, locale: str) -> str:
 class Texts:
     """What the template needs of the reader's language."""
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, timezone: str = "Europe/Moscow") -> None:
         self.locale = locale
+        self.timezone = timezone
 
     def t(self, msgid: str) -> str:
         return translate(msgid, self.locale) if msgid else ""
@@ -71,8 +82,9 @@ class Texts:
     def date(self, value: date | None) -> str:
         return format_date(value, format="long", locale=self.locale) if value else ""
 
-    def moment(self, value: Any) -> str:
-        return format_datetime(value, format="medium", locale=self.locale) if value else ""
+    def today(self, value: Any) -> str:
+        # The day in the town, not the minute: the page's ETag then holds for the day.
+        return format_date(value.astimezone(ZoneInfo(self.timezone)).date(), format="long", locale=self.locale) if value else ""
 
 
 def chart_view(chart: Chart, texts: Texts) -> charts.BarChart:
@@ -86,7 +98,7 @@ def osm_link(lat: float, lon: float) -> str:
 
 def render_html(data: Page, *, locale: str, base_url: str, page_url: str) -> str:
     """The whole page: one request, CSS inline, no script."""
-    texts = Texts(locale)
+    texts = Texts(locale, data.town.timezone)
     pinned = [p for p in [*data.places, *data.communities] if p.lat is not None and p.lon is not None]
     town_map = charts.pin_map([(f"place-{p.id}", p.kind, p.lat, p.lon) for p in pinned])  # type: ignore[misc]
     numbers = {p.id: i + 1 for i, p in enumerate(pinned)}
@@ -100,7 +112,7 @@ def render_html(data: Page, *, locale: str, base_url: str, page_url: str) -> str
          "charts": [chart_view(c, texts) for c in b.charts]}
         for b in data.blocks
     ]
-    title = translate(N_("Atlas of Happiness of {town}"), locale).format(town=data.town.name)
+    title = translate(N_("Atlas of Happiness: {town}"), locale).format(town=data.town.name)
     description = data.settings.tagline or translate(
         N_("The town's business card: employment, leisure and expectations in figures, appeals and how they are answered, residents' stories."), locale,
     )
@@ -108,7 +120,7 @@ def render_html(data: Page, *, locale: str, base_url: str, page_url: str) -> str
         page=data, x=texts, locale=locale, css=_css(), title=title, description=description,
         page_url=page_url, base_url=base_url, og_image=f"{page_url}/og.png",
         factor_blocks=factor_blocks,
-        appeals=[b for b in blocks if b.section == "appeals"], services=[b for b in blocks if b.section == "services"],
+        appeals=[b for b in blocks if b["section"] == "appeals"], services=[b for b in blocks if b["section"] == "services"],
         participation_chart=chart_view(data.participation_chart, texts) if data.participation_chart else None,
         town_map=town_map, numbers=numbers, osm_link=osm_link, sections=SECTIONS,
         other_locale="en" if locale == "ru" else "ru",

@@ -6,17 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.components.manifest import Factor
 from backend.fields import Text
-from backend.i18n import N_
 
 StoryStatus = Literal["pending", "approved", "rejected"]
 PlaceKind = Literal["place", "community"]
 MAX_PHOTOS = 3
-POINT_WHOLE = N_("a point needs both its latitude and its longitude, or neither")
 
 
 class FigureIn(BaseModel):
@@ -45,12 +42,6 @@ class PlaceIn(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
     link: str | None = Field(default=None, max_length=300, pattern=r"^https://[^\s\x00]+$")
     sort: int = Field(default=100, ge=0, le=10_000)
-
-    @model_validator(mode="after")
-    def _point_whole(self) -> PlaceIn:
-        if (self.lat is None) != (self.lon is None):
-            raise PydanticCustomError("glocal_message", POINT_WHOLE)
-        return self
 
 
 class PlaceOut(PlaceIn):

@@ -18,7 +18,7 @@ from backend.core.files.models import StoredFile
 from backend.core.municipalities.models import Municipality
 from backend.core.notifications import service as outbox
 from backend.db import utcnow
-from backend.errors import Conflict, Invalid, NotFound
+from backend.errors import Conflict, Invalid, InvalidFields, NotFound
 from backend.i18n import N_
 from backend.services.atlas import notices
 from backend.services.atlas.models import AtlasFigure, AtlasPlace, AtlasStory
@@ -80,8 +80,14 @@ async def delete_figure(session: AsyncSession, *, municipality_id: int, figure_i
                        municipality_id=municipality_id, before={"title": figure.title})
 
 
+def _point_whole(data: PlaceIn) -> None:
+    if (data.lat is None) != (data.lon is None):
+        raise InvalidFields(N_("A point needs both its latitude and its longitude, or neither."), fields=["lat", "lon"])
+
+
 async def add_place(session: AsyncSession, *, municipality_id: int, data: PlaceIn, actor_id: int) -> AtlasPlace:
     """A place or a community of the town (a pin on the map when it has a point)."""
+    _point_whole(data)
     place = AtlasPlace(municipality_id=municipality_id, **data.model_dump())
     session.add(place)
     await session.flush()
@@ -92,6 +98,7 @@ async def add_place(session: AsyncSession, *, municipality_id: int, data: PlaceI
 
 async def update_place(session: AsyncSession, *, municipality_id: int, place_id: int, data: PlaceIn, actor_id: int) -> AtlasPlace:
     """Replace a place's or community's details."""
+    _point_whole(data)
     place = await _owned(session, AtlasPlace, municipality_id=municipality_id, object_id=place_id)
     for key, value in data.model_dump().items():
         setattr(place, key, value)
