@@ -16,6 +16,9 @@ MANIFEST = Manifest(
     description=N_("The town's public page: figures, stories, places"),
     icon="🌻",
     miniapp="atlas/",
+    # The hub lists it for those who curate; residents reach it (to share a story) from the
+    # bot's /atlas, beside the public page's link.
+    opens_for=permissions.CURATE.roles,
     order=60,
     actions=permissions.ACTIONS,
     settings=AtlasSettings,

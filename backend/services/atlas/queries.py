@@ -21,7 +21,7 @@ from backend.core.municipalities import service as towns
 from backend.core.municipalities.models import Municipality
 from backend.core.users.models import Membership
 from backend.errors import NotFound
-from backend.i18n import N_
+from backend.i18n import N_, gettext
 from backend.services.atlas import permissions
 from backend.services.atlas.models import AtlasFigure, AtlasPlace, AtlasStory
 from backend.services.atlas.schemas import CurationOut, FigureOut, MineOut, PlaceOut, SectionOut, StoryOut
@@ -302,7 +302,7 @@ async def curation(session: AsyncSession, *, town: Municipality, page_url: str, 
     return CurationOut(
         page_url=page_url,
         settings=s.model_dump(mode="json"),
-        sections=[SectionOut(key=k, title=t, shown=s.shows(k)) for k, t in SECTIONS.items()],
+        sections=[SectionOut(key=k, title=gettext(t), shown=s.shows(k)) for k, t in SECTIONS.items()],
         figures=[FigureOut.model_validate(f, from_attributes=True) for f in await _town_figures(session, town.id)],
         places=[PlaceOut.model_validate(p, from_attributes=True) for p in await _places(session, town.id)],
         stories=[_story_out(st, photos.get(st.id, []), viewer_id=viewer_id) for st in stories],
