@@ -118,7 +118,7 @@ def render_html(data: Page, *, locale: str, base_url: str, page_url: str) -> str
     )
     return _env().get_template("atlas.html").render(
         page=data, x=texts, locale=locale, css=_css(), title=title, description=description,
-        page_url=page_url, base_url=base_url, og_image=f"{page_url}/og.png",
+        page_url=page_url, base_url=base_url, og_image=f"{page_url}/og.png", path=f"/atlas/{data.town.slug}",
         factor_blocks=factor_blocks,
         appeals=[b for b in blocks if b["section"] == "appeals"], services=[b for b in blocks if b["section"] == "services"],
         participation_chart=chart_view(data.participation_chart, texts) if data.participation_chart else None,
