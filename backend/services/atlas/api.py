@@ -230,7 +230,10 @@ async def atlas_share_image(town: PublicTown, request: Request, session: Session
 async def atlas_photo(town: PublicTown, file_id: IdPath, session: SessionDep, settings: SettingsDep) -> FileResponse:
     """A photo of an approved story; any other file is not found."""
     stored = await queries.public_photo(session, town=town, file_id=file_id)
-    return FileResponse(files.path_of(settings.files_dir, stored), media_type=stored.mime,
+    path = files.path_of(settings.files_dir, stored)
+    if not path.is_file():  # the bytes are gone (a restore without the files): not a 500
+        raise NotFound(N_("File not found."))
+    return FileResponse(path, media_type=stored.mime,
                         headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 

@@ -87,6 +87,11 @@ class Texts:
         return format_date(value.astimezone(ZoneInfo(self.timezone)).date(), format="long", locale=self.locale) if value else ""
 
 
+def drawn(items: list[Chart]) -> list[Chart]:
+    """Charts worth drawing: a chart of nothing but zeros says less than its figures do."""
+    return [c for c in items if any(value for _, _, value in c.points)]
+
+
 def chart_view(chart: Chart, texts: Texts) -> charts.BarChart:
     points = [(texts.t(label) if is_msgid else label, value, texts.number(value)) for label, is_msgid, value in chart.points]
     return charts.bar_chart(key=chart.key, title=texts.t(chart.title), unit=texts.t(chart.unit), subject=chart.subject, points=points)
@@ -104,12 +109,12 @@ def render_html(data: Page, *, locale: str, base_url: str, page_url: str) -> str
     numbers = {p.id: i + 1 for i, p in enumerate(pinned)}
     factor_blocks = [
         {"key": f, "title": texts.t(FACTOR_TITLES[f]), "hint": texts.t(FACTOR_HINTS[f]), "rows": data.factors[f],
-         "charts": [chart_view(c, texts) for c in data.factor_charts[f]]}
+         "charts": [chart_view(c, texts) for c in drawn(data.factor_charts[f])]}
         for f in FACTORS
     ]
     blocks = [
         {"slug": b.slug, "title": texts.t(b.title), "icon": b.icon, "section": b.section, "rows": b.rows,
-         "charts": [chart_view(c, texts) for c in b.charts]}
+         "charts": [chart_view(c, texts) for c in drawn(b.charts)]}
         for b in data.blocks
     ]
     title = translate(N_("Atlas of Happiness: {town}"), locale).format(town=data.town.name)

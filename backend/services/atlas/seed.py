@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.components.manifest import SeedContext
 from backend.services.atlas import service
 from backend.services.atlas.schemas import FigureIn, ModerateIn, PlaceIn, StoryIn
+from backend.services.atlas.settings import AtlasSettings
 
 FIGURES = (
     ("employment", "Средняя зарплата", 48_200, "₽ в месяц", "Росстат, мониторинг зарплат", date(2026, 7, 1)),
@@ -30,6 +31,12 @@ PLACES = (
 async def seed(session: AsyncSession, ctx: SeedContext) -> None:
     """Figures, places, communities and two stories of the demo resident."""
     actor = ctx.people.get("organizer") or ctx.people["admin"]
+    # The population makes participation per 1,000 residents show; a new dict, so the JSON
+    # column is seen as changed.
+    current = dict(ctx.town.settings or {})
+    services = dict(current.get("services") or {})
+    services["atlas"] = AtlasSettings(population=42_000, tagline="Город у реки, где возвращаются домой").model_dump(mode="json", exclude_defaults=True)
+    ctx.town.settings = {**current, "services": services}
     for factor, title, value, unit, source, as_of in FIGURES:
         await service.add_figure(session, municipality_id=ctx.town.id, actor_id=actor.id,
                                  data=FigureIn(factor=factor, title=title, value=value, unit=unit, source=source, as_of=as_of))

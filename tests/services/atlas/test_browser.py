@@ -66,7 +66,7 @@ async def test_public_page_renders_its_charts_and_map_with_the_databases_figures
     bars = await chart.locator("g.bar").evaluate_all("gs => gs.map(g => [g.dataset.label, Number(g.dataset.value), g.querySelector('rect').getBBox().width])")
     assert {label: value for label, value, _ in bars} == expected
     assert all(width > 0 for _, _, width in bars)
-    assert await page.locator("svg.bars").count() >= 6
+    assert await page.locator("svg.bars").count() >= 2  # charts of nothing but zeros are left out
     assert float(await page.locator(".figure[data-key='received']").get_attribute("data-value")) == report.as_dict()["received"]
     box = await chart.bounding_box()
     assert box and 300 <= box["width"] <= 390  # fits the phone's column
