@@ -73,8 +73,8 @@ class Texts:
         return self.t(row.unit) if row.msgid else row.unit
 
     def subject(self, row: Row) -> str:
-        # A service's subject (a category, a question) is data; participation names msgids.
-        return self.t(row.subject) if row.section == "participation" else row.subject
+        # A service's subject (a category, a question) is data; a factor's or service's name a msgid.
+        return self.t(row.subject) if row.subject_msgid else row.subject
 
     def number(self, value: float | int) -> str:
         return number(value, self.locale)

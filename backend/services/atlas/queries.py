@@ -69,6 +69,7 @@ class Row:
     source: str = ""
     as_of: date | None = None
     msgid: bool = True
+    subject_msgid: bool = False  # the subject is a msgid too (a factor's or a service's title)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,6 @@ class Page:
     stories: list[tuple[AtlasStory, list[int]]]
     places: list[AtlasPlace]
     communities: list[AtlasPlace]
-    updated: datetime | None
 
     def shows(self, section: str) -> bool:
         return self.settings.shows(section)
@@ -213,7 +213,7 @@ async def page(session: AsyncSession, *, town: Municipality, registry: Registry,
     for fig in figures:
         factors[fig.factor].append(Row(
             section="factors", service=permissions.SLUG, key=f"figure_{fig.id}", title=fig.title, value=fig.value, unit=fig.unit,
-            subject=FACTOR_TITLES[fig.factor], source=fig.source, as_of=fig.as_of, msgid=False,
+            subject=FACTOR_TITLES[fig.factor], source=fig.source, as_of=fig.as_of, msgid=False, subject_msgid=True,
         ))
     blocks = await _service_blocks(session, town=town, registry=registry, now=now)
     for block in blocks:
@@ -233,11 +233,11 @@ async def page(session: AsyncSession, *, town: Municipality, registry: Registry,
     points = []
     for slug, title, people in counted:
         participation.append(Row(section="participation", service=slug if slug != "platform" else permissions.SLUG,
-                                 key=f"{slug}_participants", title=N_("People"), value=people, subject=title, msgid=True))
+                                 key=f"{slug}_participants", title=N_("People"), value=people, subject=title, subject_msgid=True))
         if s.population:
             per = _per_thousand(people, s.population)
             participation.append(Row(section="participation", service=slug if slug != "platform" else permissions.SLUG,
-                                     key=f"{slug}_per_1000", title=N_("Per 1,000 residents"), value=per, subject=title))
+                                     key=f"{slug}_per_1000", title=N_("Per 1,000 residents"), value=per, subject=title, subject_msgid=True))
             points.append((title, True, per))
     if s.population:
         participation.insert(0, Row(section="participation", service=permissions.SLUG, key="population", title=N_("Population"), value=s.population))
@@ -250,13 +250,11 @@ async def page(session: AsyncSession, *, town: Municipality, registry: Registry,
     ))
     photos = await _photos(session, [st.id for st in stories])
     places = await _places(session, town.id)
-    updated = max([f.updated_at for f in figures] + [st.moderated_at for st in stories if st.moderated_at], default=None)
     return Page(
         town=town, settings=s, generated_at=now, factors=factors, factor_charts=factor_charts, blocks=blocks,
         participation=participation, participation_chart=chart,
         stories=[(st, photos.get(st.id, [])) for st in stories],
         places=[p for p in places if p.kind == "place"], communities=[p for p in places if p.kind == "community"],
-        updated=updated,
     )
 
 

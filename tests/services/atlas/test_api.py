@@ -125,7 +125,7 @@ async def test_open_data_csv_matches_the_page(client, runtime):
     by_key = {(row["service"], row["key"], row["label"]): row for row in rows}
     salary = by_key[("atlas", f"figure_{w['salary'].id}", "")]
     assert salary["section"] == "factors" and float(salary["value"]) == 48200.5 and salary["source"] == "Росстат"
-    assert salary["as_of"] == "2026-07-01" and salary["unit"] == "₽"
+    assert salary["as_of"] == "2026-07-01" and salary["unit"] == "₽" and salary["subject"] == "Employment"
     assert float(by_key[("appeals", "received", "")]["value"]) == 2
     assert float(by_key[("appeals", "received_by_category", "Дороги")]["value"]) == 1
     assert float(by_key[("atlas", "population", "")]["value"]) == 1000
