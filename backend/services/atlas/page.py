@@ -9,7 +9,6 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -190,7 +189,3 @@ def render_og_png(data: Page, *, locale: str, font: Path | None) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
-
-
-def photo_url(page_url: str, file_id: int) -> str:
-    return f"{page_url}/photos/{quote(str(file_id))}"

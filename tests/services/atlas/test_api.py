@@ -16,7 +16,7 @@ from backend.core.users.models import Role
 from backend.db import utcnow
 from backend.services.appeals import queries as appeal_queries
 from backend.services.appeals import service as appeals
-from backend.services.atlas.models import AtlasFigure, AtlasStory
+from backend.services.atlas.models import AtlasStory
 from tests.factories import make_town, make_user, seed, tma
 from tests.services.appeals.factories import make_appeal, make_category, make_resident
 from tests.services.atlas.factories import atlas_settings, jpeg, make_figure, make_place, make_story
@@ -274,7 +274,6 @@ async def test_figures_tagged_with_a_factor_by_another_service_show_under_it(cli
     and a service that still answers a plain dict, both on the page and in the CSV."""
     from backend.core.components.manifest import Figure, Manifest, Point, Series, StatsReport
     from backend.installed import registry
-    from tests.live import LiveServer  # noqa: F401 - the registry swap below is the app's own
 
     async def survey_stats(session, municipality_id, now):  # noqa: ANN001, ANN202
         return StatsReport(
@@ -298,4 +297,3 @@ async def test_figures_tagged_with_a_factor_by_another_service_show_under_it(cli
     assert 'data-key="fakesurveys_per_1000" data-service="fakesurveys" data-value="42.0"' in html
     rows = list(csv.DictReader(io.StringIO((await client.get("/atlas/glokalsk/data.csv")).content.decode("utf-8-sig")), delimiter=";"))
     assert {(r["service"], r["key"], r["label"], r["value"]) for r in rows} >= {("fakesurveys", "jobs", "IT", "12"), ("fakeevents", "events", "", "3")}
-    assert w["town"].id
