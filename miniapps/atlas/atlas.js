@@ -21,6 +21,7 @@ const MAX_PHOTOS = 3;
 let me = null;
 let townId = null;
 let tab = "stories";
+let dropMain = null; // the share form's main button, taken away when the view is drawn again
 const photoUrls = new Map(); // file id -> object URL (files need the launch data, so <img src> cannot fetch them)
 
 async function main() {
@@ -48,6 +49,8 @@ function base() {
 }
 
 async function load() {
+  dropMain?.();
+  dropMain = null;
   root.replaceChildren(spinner());
   document.title = _("Atlas of Happiness");
   let mine;
@@ -154,16 +157,21 @@ function shareForm(container) {
     field(format(_("Photos (up to {n})"), { n: MAX_PHOTOS }), files),
     error,
   );
-  mainButton(_("Send for moderation"), async () => {
+  dropMain = mainButton(_("Send for moderation"), async () => {
     try {
       const story = await api(base() + "/stories", { method: "POST", body: { title: title.value, body: body.value, signature: signature.value } });
+      // The story is saved now: a photo that fails is reported, not a reason to send it twice.
+      let photoError = null;
       for (const file of [...files.files].slice(0, MAX_PHOTOS)) {
-        const blob = await scaled(file);
-        const response = await fetchPhoto(story.id, blob);
-        if (!response.ok) throw Object.assign(new Error((await response.json().catch(() => ({}))).message || _("The photo was not accepted.")), { fields: [] });
+        try {
+          const response = await fetchPhoto(story.id, await scaled(file));
+          if (!response.ok) photoError = (await response.json().catch(() => ({}))).message || _("The photo was not accepted.");
+        } catch (err) {
+          photoError = err.message;
+        }
       }
-      haptic("success");
-      notice(_("Thank you! Your story will appear once organizers approve it."));
+      haptic(photoError ? "warning" : "success");
+      notice(photoError || _("Thank you! Your story will appear once organizers approve it."), photoError ? "error" : "ok");
       await load();
     } catch (err) {
       showError(error, err, container);
