@@ -4,7 +4,8 @@ files iterate over it. Adding a service adds one line here (and one in bot/servi
 
 from backend.core.components.manifest import Manifest
 from backend.services.appeals.manifest import MANIFEST as appeals
+from backend.services.atlas.manifest import MANIFEST as atlas
 from backend.services.events.manifest import MANIFEST as events
 from backend.services.surveys.manifest import MANIFEST as surveys
 
-INSTALLED: tuple[Manifest, ...] = (appeals, surveys, events)
+INSTALLED: tuple[Manifest, ...] = (appeals, surveys, events, atlas)

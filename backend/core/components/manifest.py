@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -47,8 +47,82 @@ class Viewer:
 AccessCheck = Callable[[AsyncSession, Viewer, int], Awaitable[bool]]
 Exporter = Callable[[AsyncSession, int], Awaitable[Any]]
 Eraser = Callable[[AsyncSession, int], Awaitable[None]]
-# `stats(session, municipality_id, now)`: named figures for the Atlas and dashboards.
-Stats = Callable[[AsyncSession, int, datetime], Awaitable[dict[str, float | int]]]
+
+
+# -- stats for the Atlas and dashboards ----------------------------------------------------
+# A service's `stats(session, municipality_id, now)` answers a `StatsReport`: named figures
+# and optional series (one chart each), each with a stable key for open data. A plain
+# `{"key": number}` dict, the first form of the hook, is still accepted (`as_report` reads it).
+
+Factor = Literal["employment", "leisure", "expectations"]
+"""The three factors of a town's happiness (DOMAIN.md): employment, quality of leisure,
+positive expectations. A figure or series tagged with one is shown under that factor."""
+
+FACTORS: tuple[Factor, ...] = ("employment", "leisure", "expectations")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number: `title` and `unit` are msgids; `subject` is data shown as it is (a
+    category's name, a survey's question), so the same title can repeat per subject."""
+
+    key: str
+    title: str
+    value: float | int
+    unit: str = ""
+    subject: str = ""
+    factor: Factor | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """A bar of a chart: `label` is data (an option, a category) unless `msgid` says it is one."""
+
+    label: str
+    value: float | int
+    msgid: bool = False
+
+
+@dataclass(frozen=True)
+class Series:
+    """A chart: labelled values of one measure (`title`, `unit` msgids; `subject` data)."""
+
+    key: str
+    title: str
+    points: tuple[Point, ...]
+    unit: str = ""
+    subject: str = ""
+    factor: Factor | None = None
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    """What a service tells the Atlas: its figures, its charts, and how many distinct people
+    took part in it (for participation per 1,000 residents; None: it cannot tell)."""
+
+    figures: tuple[Figure, ...] = ()
+    series: tuple[Series, ...] = ()
+    participants: int | None = None
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The figures as the first form of the hook gave them: key -> value."""
+        return {f.key: f.value for f in self.figures}
+
+
+Stats = Callable[[AsyncSession, int, datetime], Awaitable["StatsReport | dict[str, float | int]"]]
+
+
+def as_report(raw: StatsReport | Mapping[str, float | int]) -> StatsReport:
+    """A service's stats as a report; a plain dict's keys become figures titled by their key."""
+    if isinstance(raw, StatsReport):
+        return raw
+    figures = tuple(
+        Figure(key=str(k), title=str(k).replace("_", " ").capitalize(), value=v)
+        for k, v in raw.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    )
+    participants = raw.get("participants")
+    return StatsReport(figures=figures, participants=participants if isinstance(participants, int) and not isinstance(participants, bool) else None)
 
 
 @dataclass(frozen=True)

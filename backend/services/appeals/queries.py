@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import base64
 import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from backend.core.audit import service as audit
-from backend.core.components.manifest import Viewer
+from backend.core.audit.models import AuditLog
+from backend.core.components.manifest import Figure, Point, Series, StatsReport, Viewer
 from backend.core.documents import service as documents
 from backend.core.documents.models import Document
 from backend.core.files import service as files
@@ -572,34 +576,101 @@ async def export_rows(
     return [_(c) for c in EXPORT_COLUMNS], rows[:EXPORT_MAX_ROWS]
 
 
-async def stats(session: AsyncSession, municipality_id: int, now: datetime) -> dict[str, float | int]:
-    """The town's figures for the Atlas and dashboards. "Answered" is not "resolved": an
-    answer may refuse, explain or promise; the rating says what residents thought of it."""
-    received = await session.scalar(select(func.count()).select_from(Appeal).where(Appeal.municipality_id == municipality_id)) or 0
-    answered_rows = (await session.execute(
-        select(Appeal.registered_at, Appeal.answered_at, Appeal.due_at)
-        .where(Appeal.municipality_id == municipality_id, Appeal.answered_at.is_not(None))
+def _median(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+@dataclass
+class _Tally:
+    """One group's figures (the town, or one category of it)."""
+
+    received: int = 0
+    answered: int = 0
+    on_time: int = 0
+    resolved: int = 0
+    to_first_reply: list[float] = field(default_factory=list)
+    to_answer: list[float] = field(default_factory=list)
+
+    def add(self, *, registered: datetime, answered: datetime | None, due: datetime, first_reply: datetime | None, rating: int | None) -> None:
+        self.received += 1
+        if first_reply is not None:
+            self.to_first_reply.append(_days(registered, first_reply))
+        if answered is not None:
+            self.answered += 1
+            self.on_time += answered <= due
+            self.to_answer.append(_days(registered, answered))
+            self.resolved += rating is not None and rating >= RESOLVED_RATING
+
+
+# A resident who rates the answer 4 or 5 says the matter is settled for them: the only
+# evidence of "resolved" the record holds. An answer alone may refuse, explain or promise.
+RESOLVED_RATING = 4
+
+
+async def stats(session: AsyncSession, municipality_id: int, now: datetime) -> StatsReport:
+    """The town's figures for the Atlas and dashboards, in total and by category. "Answered"
+    is not "resolved": an answer may refuse, explain or promise; resolved counts answers the
+    resident rated 4 or 5. The first reply is the administration's first move the resident
+    hears of (taken into work, a question, a redirection, an answer), read from the audit log."""
+    rows = (await session.execute(
+        select(Appeal.id, Appeal.category_id, Appeal.registered_at, Appeal.answered_at, Appeal.due_at, Appeal.rating, Appeal.status, Appeal.author_id)
+        .where(Appeal.municipality_id == municipality_id, Appeal.merged_into_id.is_(None))
     )).all()
-    open_values = [s.value for s in rules.OPEN_STATUSES]
-    still_open = await session.scalar(
-        select(func.count()).select_from(Appeal).where(Appeal.municipality_id == municipality_id, Appeal.status.in_(open_values))
-    ) or 0
-    overdue = await session.scalar(
-        select(func.count()).select_from(Appeal)
-        .where(Appeal.municipality_id == municipality_id, Appeal.status.in_(open_values), Appeal.due_at < now)
-    ) or 0
-    rated = (await session.execute(
-        select(func.count(), func.avg(Appeal.rating)).where(Appeal.municipality_id == municipality_id, Appeal.rating.is_not(None))
-    )).one()
-    days = sorted((a - r).total_seconds() / 86400 for r, a, _ in answered_rows)
-    median = days[len(days) // 2] if len(days) % 2 else (sum(days[len(days) // 2 - 1: len(days) // 2 + 1]) / 2 if days else 0.0)
-    return {
-        "received": int(received),
-        "answered": len(answered_rows),
-        "answered_on_time": sum(1 for _, a, d in answered_rows if a <= d),
-        "open": int(still_open),
-        "overdue": int(overdue),
-        "median_days_to_answer": round(median, 1),
-        "rated": int(rated[0] or 0),
-        "average_rating": round(float(rated[1]), 2) if rated[1] is not None else 0.0,
-    }
+    first_moves = dict((await session.execute(
+        select(AuditLog.object_id, func.min(AuditLog.at))
+        .where(AuditLog.municipality_id == municipality_id, AuditLog.object_type == "appeal", AuditLog.action == "appeal.status")
+        .group_by(AuditLog.object_id)
+    )).all())
+    names = dict((await session.execute(
+        select(AppealCategory.id, AppealCategory.name).where(AppealCategory.municipality_id == municipality_id)
+    )).all())
+    town: _Tally = _Tally()
+    by_category: defaultdict[str | None, _Tally] = defaultdict(_Tally)
+    open_values = {s.value for s in rules.OPEN_STATUSES}
+    still_open = overdue = 0
+    ratings: list[int] = []
+    for appeal_id, category_id, registered, answered, due, rating, status, _author in rows:
+        facts = {"registered": registered, "answered": answered, "due": due, "first_reply": first_moves.get(str(appeal_id)), "rating": rating}
+        town.add(**facts)
+        by_category[names.get(category_id)].add(**facts)
+        if status in open_values:
+            still_open += 1
+            overdue += due < now
+        if rating is not None:
+            ratings.append(rating)
+    figures = (
+        Figure("received", N_("Appeals and reports received"), town.received),
+        Figure("answered", N_("Answered"), town.answered),
+        Figure("answered_on_time", N_("Answered on time (59-FZ term)"), town.on_time),
+        Figure("answered_on_time_percent", N_("Share answered on time"), round(100 * town.on_time / town.answered, 1) if town.answered else 0.0, unit=N_("%")),
+        Figure("resolved", N_("Resolved in the resident's view (answer rated 4-5)"), town.resolved),
+        Figure("open", N_("Still being handled"), still_open),
+        Figure("overdue", N_("Overdue"), overdue),
+        Figure("median_days_to_first_reply", N_("Median time to the first reply"), round(_median(town.to_first_reply), 1), unit=N_("days")),
+        Figure("median_days_to_answer", N_("Median time to the answer"), round(_median(town.to_answer), 1), unit=N_("days")),
+        Figure("rated", N_("Answers rated by residents"), len(ratings)),
+        Figure("average_rating", N_("Average rating of answers (1-5)"), round(sum(ratings) / len(ratings), 2) if ratings else 0.0),
+    )
+    groups = sorted(by_category.items(), key=lambda kv: (-kv[1].received, kv[0] or ""))
+
+    def per_category(key: str, title: str, value: Callable[[_Tally], float | int], unit: str = "") -> Series:
+        points = tuple(Point(name, value(t)) if name else Point(N_("Without a category"), value(t), msgid=True) for name, t in groups)
+        return Series(key, title, points, unit=unit)
+
+    series = (
+        per_category("received_by_category", N_("Received, by category"), lambda t: t.received),
+        per_category("answered_by_category", N_("Answered, by category"), lambda t: t.answered),
+        per_category("answered_on_time_by_category", N_("Answered on time, by category"), lambda t: t.on_time),
+        per_category("resolved_by_category", N_("Resolved in the resident's view, by category"), lambda t: t.resolved),
+        per_category("median_days_to_first_reply_by_category", N_("Median days to the first reply, by category"), lambda t: round(_median(t.to_first_reply), 1), N_("days")),
+        per_category("median_days_to_answer_by_category", N_("Median days to the answer, by category"), lambda t: round(_median(t.to_answer), 1), N_("days")),
+    ) if groups else ()
+    authors = {row[-1] for row in rows if row[-1] is not None}
+    return StatsReport(figures=figures, series=series, participants=len(authors))
