@@ -72,3 +72,33 @@ class TelegramChannel:
             raise Unreachable(str(exc)) from exc
         except TelegramRetryAfter as exc:
             raise RetryLater(float(exc.retry_after), self.account) from exc
+
+    def account_of(self, recipient: Recipient) -> str:  # noqa: ARG002 - one bot today; per town with towns' own bots
+        return self.account
+
+    async def post(
+        self, *, recipient: Recipient, notice: Notice, photo: Attachment | None = None, paid: bool = False,
+    ) -> str:
+        """One message: the rendered text as Telegram HTML (a photo's caption when there is a
+        photo), its buttons; `paid` sends it as a paid broadcast (allow_paid_broadcast)."""
+        address = recipient.addresses.get(self.name)
+        if address is None:
+            raise Unreachable("no Telegram account")
+        with use_locale(recipient.locale):
+            shown = self.render(notice)
+        paid_flag = True if paid else None
+        try:
+            if photo is not None:
+                sent = await self.bot.send_photo(
+                    int(address), BufferedInputFile(photo.data, filename=photo.filename), caption=shown.text,
+                    parse_mode="HTML", reply_markup=shown.markup, allow_paid_broadcast=paid_flag,
+                )
+            else:
+                sent = await self.bot.send_message(
+                    int(address), shown.text, parse_mode="HTML", reply_markup=shown.markup, allow_paid_broadcast=paid_flag,
+                )
+        except TelegramForbiddenError as exc:
+            raise Unreachable(str(exc)) from exc
+        except TelegramRetryAfter as exc:
+            raise RetryLater(float(exc.retry_after), self.account) from exc
+        return str(sent.message_id)

@@ -4,5 +4,6 @@ files iterate over it. Adding a service adds one line here (and one in bot/servi
 
 from backend.core.components.manifest import Manifest
 from backend.services.appeals.manifest import MANIFEST as appeals
+from backend.services.broadcasts.manifest import MANIFEST as broadcasts
 
-INSTALLED: tuple[Manifest, ...] = (appeals,)
+INSTALLED: tuple[Manifest, ...] = (appeals, broadcasts)

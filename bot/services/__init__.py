@@ -4,5 +4,6 @@ over it. Adding a service adds one line here (and one in backend/services)."""
 
 from bot.component import BotComponent
 from bot.services.appeals import COMPONENT as appeals
+from bot.services.broadcasts import COMPONENT as broadcasts
 
-INSTALLED: tuple[BotComponent, ...] = (appeals,)
+INSTALLED: tuple[BotComponent, ...] = (appeals, broadcasts)
