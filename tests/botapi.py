@@ -22,6 +22,9 @@ class FakeBotAPI:
         # Called with (method, params) before a call is recorded; returning True drops the call
         # (it never reached Telegram: the connection was cut before Telegram read it).
         self.before: Callable[[str, dict[str, Any]], bool] | None = None
+        # Called with (method, params) for a recorded call; returning (error_code, description,
+        # parameters) answers with that Bot API error instead (403 blocked, 429 retry_after, ...).
+        self.refuse: Callable[[str, dict[str, Any]], tuple[int, str, dict[str, Any] | None] | None] | None = None
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
@@ -40,6 +43,13 @@ class FakeBotAPI:
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
         self.calls.append((method, params))
+        refusal = self.refuse(method, params) if self.refuse is not None else None
+        if refusal is not None:
+            code, description, parameters = refusal
+            body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+            if parameters:
+                body["parameters"] = parameters
+            return web.json_response(body, status=code)
         if self.failures.get(method, 0) > 0:
             self.failures[method] -= 1
             return web.json_response({"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500)

@@ -30,7 +30,9 @@ _workers: dict[int, asyncio.Task[object]] = {}  # by runtime: one worker per pro
 def config_of(runtime: Runtime) -> EngineConfig:
     """The engine's limits from the settings."""
     s = runtime.settings
-    return EngineConfig(bot_rate=s.BROADCAST_BOT_RATE, share=s.BROADCAST_SHARE, senders=s.BROADCAST_SENDERS)
+    return EngineConfig(
+        bot_rate=s.BROADCAST_BOT_RATE, share=s.BROADCAST_SHARE, senders=s.BROADCAST_SENDERS, lease=float(s.BROADCAST_LEASE),
+    )
 
 
 async def tick(runtime: Runtime) -> None:
