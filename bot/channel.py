@@ -39,6 +39,8 @@ class TelegramChannel:
         self.settings = settings
         self.account = f"tg:{bot.id}"
         self.renderers: dict[str, Renderer] = {kind: r for c in components for kind, r in c.renderers.items()}
+        # A post goes to thousands with the same text and buttons: rendered once per language.
+        self._posts: dict[tuple[int, str], tuple[Notice, Rendered]] = {}
 
     def rates(self, recipient: Recipient) -> list[Rate]:
         chat = recipient.addresses.get(self.name, "?")
@@ -84,8 +86,15 @@ class TelegramChannel:
         address = recipient.addresses.get(self.name)
         if address is None:
             raise Unreachable("no Telegram account")
-        with use_locale(recipient.locale):
-            shown = self.render(notice)
+        cached = self._posts.get((id(notice), recipient.locale))
+        if cached is not None and cached[0] is notice:
+            shown = cached[1]
+        else:
+            with use_locale(recipient.locale):
+                shown = self.render(notice)
+            if len(self._posts) > 256:
+                self._posts.clear()
+            self._posts[(id(notice), recipient.locale)] = (notice, shown)
         paid_flag = True if paid else None
         try:
             if photo is not None:

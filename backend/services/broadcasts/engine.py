@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.files.models import StoredFile
@@ -173,26 +173,44 @@ class _Recorder:
 
     async def _write(self, ops: list[dict[str, Any]], blocked: list[int], sending: list[int]) -> set[int]:
         async with unit_of_work(self.sessionmaker) as s:
-            if ops:
-                by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-                for op in ops:
-                    by_keys.setdefault(tuple(sorted(op)), []).append(op)
-                for group in by_keys.values():
-                    await s.execute(update(BroadcastRecipient), group)
+            # Core executemany, one statement per kind of outcome: the ORM's bulk update by
+            # primary key costs more than the whole call to Telegram.
+            by_kind: dict[str, list[dict[str, Any]]] = {}
+            for op in ops:
+                by_kind.setdefault(op["kind"], []).append(op)
+            for kind, rows in by_kind.items():
+                await s.execute(_OUTCOMES[kind], rows)
             if blocked:
-                await s.execute(update(User).where(User.id.in_(blocked)).values(bot_blocked=True))
+                await s.execute(update(User.__table__).where(User.__table__.c.id.in_(blocked)).values(bot_blocked=True))
             marked: set[int] = set()
             if sending:
-                R = BroadcastRecipient
+                t = RT
                 result = await s.execute(
-                    update(R)
-                    .where(R.id.in_(sending), R.claimed_by == self.worker, R.state == State.PENDING.value)
+                    update(t)
+                    .where(t.c.id.in_(sending), t.c.claimed_by == self.worker, t.c.state == State.PENDING.value)
                     .values(state=State.SENDING.value, lease_until=self.lease())
-                    .returning(R.id)
-                    .execution_options(synchronize_session=False)
+                    .returning(t.c.id)
                 )
                 marked = set(result.scalars())
         return marked
+
+
+RT = BroadcastRecipient.__table__
+_ROW = RT.c.id == bindparam("rid")
+# Every outcome a sender records, as one UPDATE by id (executemany); `kind` picks the statement.
+_OUTCOMES = {
+    "sent": update(RT).where(_ROW).values(
+        state=State.SENT.value, sent_at=bindparam("at"), message_id=bindparam("mid"), lease_until=None, error=None),
+    "blocked": update(RT).where(_ROW).values(state=State.BLOCKED.value, error=bindparam("err"), lease_until=None),
+    "failed": update(RT).where(_ROW).values(
+        state=State.FAILED.value, attempts=bindparam("att"), error=bindparam("err"), lease_until=None),
+    "retry": update(RT).where(_ROW).values(
+        state=State.PENDING.value, attempts=bindparam("att"), error=bindparam("err"), next_attempt_at=bindparam("at"),
+        claimed_by=None, lease_until=None),
+    "again": update(RT).where(_ROW).values(state=State.PENDING.value),  # a 429: still ours, it goes first after the pause
+    "release": update(RT).where(_ROW, RT.c.state == State.PENDING.value).values(claimed_by=None, lease_until=None),
+    "muted": update(RT).where(_ROW).values(state=State.MUTED.value, lease_until=None),
+}
 
 
 class Engine:
@@ -316,35 +334,30 @@ class Engine:
             await self.pacer.pause(exc.account, exc.seconds)
             self.summary.paused += 1
             log.warning("broadcast %s: Telegram asked to wait %ss; every sender of %s pauses", job.id, exc.seconds, exc.account)
-            self._recorder.outcome({"id": item.id, "state": State.PENDING.value})
+            self._recorder.outcome({"kind": "again", "rid": item.id})
             job.queue.appendleft(item)  # still ours: it goes first once the pause is over
             self._has_items.set()
             return
         except Unreachable as exc:
             self.summary.blocked += 1
-            self._recorder.outcome(
-                {"id": item.id, "state": State.BLOCKED.value, "error": str(exc)[:300], "lease_until": None},
-                blocked_user=item.user_id,
-            )
+            self._recorder.outcome({"kind": "blocked", "rid": item.id, "err": str(exc)[:300]}, blocked_user=item.user_id)
             return
         except Exception as exc:  # noqa: BLE001 - refused: retried with backoff, then failed
             attempts = item.attempts + 1
             error = f"{type(exc).__name__}: {exc}"[:300]
             if attempts >= MAX_ATTEMPTS:
                 self.summary.failed += 1
-                self._recorder.outcome({"id": item.id, "state": State.FAILED.value, "attempts": attempts, "error": error, "lease_until": None})
+                self._recorder.outcome({"kind": "failed", "rid": item.id, "att": attempts, "err": error})
             else:
                 self.summary.retried += 1
                 self._recorder.outcome({
-                    "id": item.id, "state": State.PENDING.value, "attempts": attempts, "error": error, "claimed_by": None,
-                    "lease_until": None, "next_attempt_at": self.now() + timedelta(seconds=backoff_seconds(attempts)),
+                    "kind": "retry", "rid": item.id, "att": attempts, "err": error,
+                    "at": self.now() + timedelta(seconds=backoff_seconds(attempts)),
                 })
             return
         self.summary.sent += 1
         mid = int(message_id) if str(message_id).isdigit() else None
-        self._recorder.outcome({
-            "id": item.id, "state": State.SENT.value, "sent_at": self.now(), "message_id": mid, "lease_until": None, "error": None,
-        })
+        self._recorder.outcome({"kind": "sent", "rid": item.id, "at": self.now(), "mid": mid})
 
     # --- work in hand ----------------------------------------------------------------------------
 
@@ -434,7 +447,7 @@ class Engine:
             for bid in [b for b in self._jobs if b not in running]:
                 job = self._jobs.pop(bid)
                 for item in job.queue:
-                    self._recorder.outcome({"id": item.id, "claimed_by": None, "lease_until": None})
+                    self._recorder.outcome({"kind": "release", "rid": item.id})
                 job.queue.clear()
             for bid, town_id in rows:
                 if bid not in self._jobs:
@@ -458,26 +471,25 @@ class Engine:
 
     async def _claim(self, job: _Job) -> int:
         """Claim due rows of one broadcast; the muted and the blocked are settled at once."""
-        R = BroadcastRecipient
+        t = RT
         now = self.now()
         n = self._claim_size(job)
         async with unit_of_work(self.sessionmaker) as s:
             due = (
-                select(R.id)
+                select(t.c.id)
                 .where(
-                    R.broadcast_id == job.id, R.state == State.PENDING.value,
-                    or_(R.next_attempt_at.is_(None), R.next_attempt_at <= now),
-                    or_(R.lease_until.is_(None), R.lease_until < now),
+                    t.c.broadcast_id == job.id, t.c.state == State.PENDING.value,
+                    or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+                    or_(t.c.lease_until.is_(None), t.c.lease_until < now),
                 )
-                .order_by(R.id).limit(n).with_for_update(skip_locked=True)
+                .order_by(t.c.id).limit(n).with_for_update(skip_locked=True)
                 .scalar_subquery()
             )
             claimed = list(await s.execute(
-                update(R)
-                .where(R.id.in_(due), R.state == State.PENDING.value, or_(R.lease_until.is_(None), R.lease_until < now))
+                update(t)
+                .where(t.c.id.in_(due), t.c.state == State.PENDING.value, or_(t.c.lease_until.is_(None), t.c.lease_until < now))
                 .values(claimed_by=self.worker, lease_until=now + timedelta(seconds=self.config.lease))
-                .returning(R.id, R.user_id, R.chat_id, R.attempts)
-                .execution_options(synchronize_session=False)
+                .returning(t.c.id, t.c.user_id, t.c.chat_id, t.c.attempts)
             ))
             if not claimed:
                 return 0
@@ -489,20 +501,23 @@ class Engine:
                     .where(User.id.in_([row.user_id for row in claimed]))
                 )
             }
-            settled: list[dict[str, Any]] = []
+            muted: list[dict[str, Any]] = []
+            blocked: list[dict[str, Any]] = []
             items: list[Item] = []
             for row in sorted(claimed, key=lambda r: r.id):
-                blocked, locale, tg, muted = people.get(row.user_id, (True, None, None, False))
-                if muted:
-                    settled.append({"id": row.id, "state": State.MUTED.value, "lease_until": None})
-                    self.summary.muted += 1
-                elif blocked or tg is None:
-                    settled.append({"id": row.id, "state": State.BLOCKED.value, "lease_until": None, "error": "unreachable before sending"})
-                    self.summary.blocked += 1
+                is_blocked, locale, tg, is_muted = people.get(row.user_id, (True, None, None, False))
+                if is_muted:
+                    muted.append({"rid": row.id})
+                elif is_blocked or tg is None:
+                    blocked.append({"rid": row.id, "err": "unreachable before sending"})
                 else:
                     items.append(Item(row.id, job.id, row.user_id, int(tg), row.attempts, locale or self.default_locale))
-            if settled:
-                await s.execute(update(R), settled)
+            if muted:
+                await s.execute(_OUTCOMES["muted"], muted)
+            if blocked:
+                await s.execute(_OUTCOMES["blocked"], blocked)
+            self.summary.muted += len(muted)
+            self.summary.blocked += len(blocked)
         job.queue.extend(items)
         return len(claimed)
 
@@ -551,7 +566,7 @@ class Engine:
         """Give back the claims not started (stopping, or done with a paused broadcast)."""
         for job in self._jobs.values():
             for item in job.queue:
-                self._recorder.outcome({"id": item.id, "claimed_by": None, "lease_until": None})
+                self._recorder.outcome({"kind": "release", "rid": item.id})
             job.queue.clear()
 
 
@@ -564,4 +579,4 @@ async def deliver(
     return await engine.run()
 
 
-__all__ = ["Engine", "EngineConfig", "Summary", "deliver", "and_"]
+__all__ = ["Engine", "EngineConfig", "Summary", "deliver"]
