@@ -95,9 +95,10 @@ class HtmlError(ValueError):
 
 class _Checker(HTMLParser):
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__(convert_charrefs=False)  # entities come apart, so a bare < in the text shows
         self.stack: list[str] = []
         self.length = 0
+        self.blank = True  # nothing but whitespace so far
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _TAGS:
@@ -122,7 +123,18 @@ class _Checker(HTMLParser):
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
+        if "<" in data:
+            raise HtmlError(N_("Write a < that is not a tag as &lt;."))
         self.length += len(data)
+        self.blank = self.blank and not data.strip()
+
+    def handle_entityref(self, name: str) -> None:
+        self.length += 1
+        self.blank = False
+
+    def handle_charref(self, name: str) -> None:
+        self.length += 1
+        self.blank = False
 
     def handle_comment(self, data: str) -> None:
         raise HtmlError(N_("Comments are not allowed in a message."))
@@ -146,9 +158,7 @@ def check_html(text: str, *, limit: int) -> int:
     checker.close()
     if checker.stack:
         raise HtmlError(N_("The tag <{tag}> is not closed."), tag=checker.stack[-1])
-    if checker.rawdata.strip():  # an unfinished tag such as "<b"
-        raise HtmlError(N_("The text ends inside a tag."))
-    if not checker.length or not "".join(text.split()):
+    if checker.blank:
         raise HtmlError(N_("The message has no text."))
     if checker.length > limit:
         raise HtmlError(N_("The text is {length} characters long; Telegram allows {limit}."), length=checker.length, limit=limit)
