@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     SCHEDULER: bool = True
     DEMO: bool = Field(default=True, description="seed the demo town on first start")
     TIMEZONE: str = "Europe/Moscow"
+    BROADCAST_BOT_RATE: float = Field(default=30.0, gt=0, le=1000, description="messages a second Telegram lets the bot send overall")
+    BROADCAST_SHARE: float = Field(default=0.85, gt=0, le=1, description="the share of that a broadcast may take (replies get the rest first)")
+    BROADCAST_SENDERS: int = Field(default=32, ge=1, le=512, description="calls in flight per broadcast worker")
+    BROADCAST_LEASE: int = Field(default=30, ge=2, le=3600, description="seconds a dead worker's recipients wait before others take them")
     PDF_FONT: Path | None = Field(default=None, description="a TrueType font with Cyrillic glyphs for PDFs")
 
     @field_validator("BOT_TOKEN")

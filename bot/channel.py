@@ -50,6 +50,8 @@ class TelegramChannel:
         self.settings = settings
         self.account = f"tg:{bot.id}"
         self.renderers: dict[str, Renderer] = {kind: r for c in components for kind, r in c.renderers.items()}
+        # A post goes to thousands with the same text and buttons: rendered once per language.
+        self._posts: dict[tuple[int, str], tuple[Notice, Rendered]] = {}
 
     def bot_for(self, recipient: Recipient) -> Bot:
         """The bot that speaks for the recipient's town."""
@@ -111,6 +113,46 @@ class TelegramChannel:
             if not sent and never_opened and bot is not self.bot:
                 raise _NotStarted() from exc
             raise
+
+
+    def account_of(self, recipient: Recipient) -> str:
+        """The budget a message to the recipient counts against: the bot of their town."""
+        return f"tg:{self.bot_for(recipient).id}"
+
+    async def post(
+        self, *, recipient: Recipient, notice: Notice, photo: Attachment | None = None, paid: bool = False,
+    ) -> str:
+        """One message: the rendered text as Telegram HTML (a photo's caption when there is a
+        photo), its buttons; `paid` sends it as a paid broadcast (allow_paid_broadcast)."""
+        address = recipient.addresses.get(self.name)
+        if address is None:
+            raise Unreachable("no Telegram account")
+        cached = self._posts.get((id(notice), recipient.locale))
+        if cached is not None and cached[0] is notice:
+            shown = cached[1]
+        else:
+            with use_locale(recipient.locale):
+                shown = self.render(notice)
+            if len(self._posts) > 256:
+                self._posts.clear()
+            self._posts[(id(notice), recipient.locale)] = (notice, shown)
+        paid_flag = True if paid else None
+        bot = self.bot_for(recipient)
+        try:
+            if photo is not None:
+                sent = await bot.send_photo(
+                    int(address), BufferedInputFile(photo.data, filename=photo.filename), caption=shown.text,
+                    parse_mode="HTML", reply_markup=shown.markup, allow_paid_broadcast=paid_flag,
+                )
+            else:
+                sent = await bot.send_message(
+                    int(address), shown.text, parse_mode="HTML", reply_markup=shown.markup, allow_paid_broadcast=paid_flag,
+                )
+        except TelegramForbiddenError as exc:
+            raise Unreachable(str(exc)) from exc
+        except TelegramRetryAfter as exc:
+            raise RetryLater(float(exc.retry_after), f"tg:{bot.id}") from exc
+        return str(sent.message_id)
 
 
 class _NotStarted(Exception):

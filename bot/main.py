@@ -52,7 +52,10 @@ def build(runtime: Runtime, *, bot_session=None, components=None):  # noqa: ANN0
 
         components = INSTALLED if components is None else components
         bot = create_bot(settings, session=bot_session)
-        replies = Replies(runtime.sessionmaker, runtime.metrics, lease=timedelta(seconds=settings.REPLY_LEASE))
+        replies = Replies(
+            runtime.sessionmaker, runtime.metrics, lease=timedelta(seconds=settings.REPLY_LEASE), pacer=runtime.pacer,
+            bot_rate=settings.BROADCAST_BOT_RATE,
+        )
         replies.add_bot(bot)
         dp = create_dispatcher(runtime, replies, components=components)
         inbox = Inbox(runtime, dp, bot)

@@ -39,6 +39,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import BufferedInputFile, Chat, InputFile, Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.core.notifications.pacing import Pacer, Rate
 from backend.core.transport import service as transport
 from backend.db import unit_of_work, utcnow
 from backend.metrics import Metrics
@@ -198,10 +199,17 @@ class Replies:
 
     FLUSH_AFTER = 0.02  # seconds a "sent" waits to be recorded with others
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], metrics: Metrics, *, lease: timedelta) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], metrics: Metrics, *, lease: timedelta,
+        pacer: Pacer | None = None, bot_rate: float = 30.0,
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.metrics = metrics
         self.lease = lease
+        # Replies are never paced, but they are counted in the bot's budget after the fact, so
+        # the bulk senders that reserve from it (broadcasts) leave them room: replies go first.
+        self.pacer = pacer
+        self.bot_rate = bot_rate
         self.bots: dict[int, Bot] = {}  # by account (the bot's id), for replies picked up later
         self._sent: list[transport.Key] = []
         self._flush: asyncio.Task[None] | None = None
@@ -218,6 +226,8 @@ class Replies:
                 await transport.record_progress(s, key=key, done=done)
 
         outcome = await _send_calls(bot, session, calls, start, progress)
+        if self.pacer is not None:
+            await self._charge(bot, calls[start:outcome.done])
         if outcome.done >= len(calls):
             self._sent.append(key)
             if self._flush is None:
@@ -227,6 +237,23 @@ class Replies:
             await transport.record_progress(s, key=key, done=outcome.done, error=outcome.error, retry_at=outcome.retry_at)
         self.metrics.replies.labels("retry").inc()
         log.warning("replies of update %s wait for a retry: %s", key[1], outcome.error)
+
+    async def _charge(self, bot: Bot, sent: list[TelegramMethod[Any]]) -> None:
+        """Count the messages just sent against the bot's budget and their chat's (the keys
+        the Telegram channel paces with)."""
+        assert self.pacer is not None
+        account = f"tg:{bot.id}"
+        for method in sent:
+            if type(method).__name__ not in VISIBLE:
+                continue
+            rates = [Rate(account, self.bot_rate, burst=max(1, int(self.bot_rate)))]
+            chat = getattr(method, "chat_id", None)
+            if chat is not None:
+                rates.append(Rate(f"{account}:chat:{chat}", 1.0))
+            try:
+                await self.pacer.charge(rates)
+            except Exception:  # noqa: BLE001 - the reply went out; a missed count only narrows the headroom
+                log.warning("could not count a reply against the bot's budget", exc_info=True)
 
     async def _record_sent(self) -> None:
         try:

@@ -30,6 +30,9 @@ class FakeBotAPI:
         self.not_started: dict[int, set[int]] = {}  # bot id -> chats that never opened it
         self.blocked: dict[int, set[int]] = {}  # bot id -> chats that blocked it
         self.pending_by_bot: dict[int, list[dict[str, Any]]] = {}  # getUpdates of one bot (else pending_updates)
+        # Called with (method, params) for a recorded call; returning (error_code, description,
+        # parameters) answers with that Bot API error instead (403 blocked, 429 retry_after, ...).
+        self.refuse: Callable[[str, dict[str, Any]], tuple[int, str, dict[str, Any] | None] | None] | None = None
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
@@ -59,6 +62,13 @@ class FakeBotAPI:
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot can't initiate conversation with a user"}, status=403
             )
+        refusal = self.refuse(method, params) if self.refuse is not None else None
+        if refusal is not None:
+            code, description, parameters = refusal
+            body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+            if parameters:
+                body["parameters"] = parameters
+            return web.json_response(body, status=code)
         if self.failures.get(method, 0) > 0:
             self.failures[method] -= 1
             return web.json_response({"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500)

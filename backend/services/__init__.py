@@ -5,7 +5,8 @@ files iterate over it. Adding a service adds one line here (and one in bot/servi
 from backend.core.components.manifest import Manifest
 from backend.services.appeals.manifest import MANIFEST as appeals
 from backend.services.atlas.manifest import MANIFEST as atlas
+from backend.services.broadcasts.manifest import MANIFEST as broadcasts
 from backend.services.events.manifest import MANIFEST as events
 from backend.services.surveys.manifest import MANIFEST as surveys
 
-INSTALLED: tuple[Manifest, ...] = (appeals, surveys, events, atlas)
+INSTALLED: tuple[Manifest, ...] = (appeals, surveys, events, broadcasts, atlas)

@@ -5,7 +5,8 @@ over it. Adding a service adds one line here (and one in backend/services)."""
 from bot.component import BotComponent
 from bot.services.appeals import COMPONENT as appeals
 from bot.services.atlas import COMPONENT as atlas
+from bot.services.broadcasts import COMPONENT as broadcasts
 from bot.services.events import COMPONENT as events
 from bot.services.surveys import COMPONENT as surveys
 
-INSTALLED: tuple[BotComponent, ...] = (appeals, surveys, events, atlas)
+INSTALLED: tuple[BotComponent, ...] = (appeals, surveys, events, broadcasts, atlas)

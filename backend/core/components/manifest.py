@@ -154,6 +154,21 @@ class SeedContext:
 
 Seed = Callable[[AsyncSession, SeedContext], Awaitable[None]]
 
+# `members(session, municipality_id, ref)`: the ids of the people in one group the service keeps.
+AudienceMembers = Callable[[AsyncSession, int, int], Awaitable[list[int]]]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A kind of group of a town's people that a service keeps and others may address (an
+    event's registrants, a survey's audience, a team, a cohort): broadcasts resolve one when
+    they start, without importing the service that keeps it. `ref` names the group (the
+    event's id, the team's id)."""
+
+    name: str  # unique across services, "<slug>.<what>", e.g. "events.registrants"
+    title: str  # msgid
+    members: AudienceMembers
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -177,6 +192,7 @@ class Manifest:
     notices: tuple[type[Notice], ...] = ()  # the typed notices it sends people
     stats: Stats | None = None
     seed: Seed | None = None
+    audiences: tuple[Audience, ...] = ()  # groups of people it lets other services address
 
     def __post_init__(self) -> None:
         if not self.slug.isidentifier() or self.slug != self.slug.lower():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from backend.core.components.manifest import AccessCheck, Manifest
+from backend.core.components.manifest import AccessCheck, Audience, Manifest
 from backend.core.municipalities.models import Municipality
 from backend.core.municipalities.settings import is_enabled
 from backend.core.users.models import Role
@@ -23,6 +23,12 @@ class Registry:
             if m.slug in self._by_slug:
                 raise ValueError(f"component {m.slug!r} installed twice")
             self._by_slug[m.slug] = m
+        self._audiences: dict[str, Audience] = {}
+        for m in self._by_slug.values():
+            for audience in m.audiences:
+                if audience.name in self._audiences:
+                    raise ValueError(f"audience {audience.name!r} declared by two components")
+                self._audiences[audience.name] = audience
         self._files: dict[str, AccessCheck] = {}
         self._documents: dict[str, AccessCheck] = {}
         for m in self._by_slug.values():
@@ -65,3 +71,11 @@ class Registry:
     def document_access(self, origin_type: str) -> AccessCheck | None:
         """Who may see documents made from objects of `origin_type`."""
         return self._documents.get(origin_type)
+
+    def audiences(self, town: Municipality) -> list[Audience]:
+        """The groups of people the town's enabled components let others address."""
+        return [a for m in self.enabled(town) for a in m.audiences]
+
+    def audience(self, name: str) -> Audience | None:
+        """The audience kind `name`, whoever declares it."""
+        return self._audiences.get(name)

@@ -55,6 +55,24 @@ class Channel(Protocol):
         """Render and send; raise Unreachable when retrying is pointless, RetryLater when asked to wait."""
 
 
+class Poster(Protocol):
+    """A channel that also sends posts: one formatted message (the notice's text as the
+    channel's markup, an optional photo, buttons) per call, for broadcasts to many. It says
+    which message the post became; paced by the caller (`account_of` names the budget it spends)."""
+
+    name: str
+
+    def account_of(self, recipient: Recipient) -> str:
+        """The key of the sending account's budget (Telegram: the bot's), also the key a
+        RetryLater pauses."""
+
+    async def post(
+        self, *, recipient: Recipient, notice: Notice, photo: Attachment | None = None, paid: bool = False,
+    ) -> str:
+        """Send it; returns the message's id on the channel. Raises Unreachable, RetryLater, or
+        another error when it was refused."""
+
+
 class NullChannel:
     """Used when no messenger is configured: notices stay in the outbox, undelivered."""
 
@@ -64,4 +82,12 @@ class NullChannel:
         return []
 
     async def deliver(self, *, recipient: Recipient, notice: Notice, attachment: Attachment | None = None) -> None:
+        raise ConnectionError("no messenger is configured")
+
+    def account_of(self, recipient: Recipient) -> str:
+        return self.name
+
+    async def post(
+        self, *, recipient: Recipient, notice: Notice, photo: Attachment | None = None, paid: bool = False,
+    ) -> str:
         raise ConnectionError("no messenger is configured")

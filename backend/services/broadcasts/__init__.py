@@ -1,0 +1,1 @@
+"""Broadcasts: organizers' announcements to a town's residents, delivered within Telegram's limits."""
