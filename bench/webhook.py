@@ -27,11 +27,28 @@ each figure is reported: on a small noisy machine that keeps one side from getti
 moments. CPU time per update (the whole process, threads included, not a database server) is
 printed beside it, as it is steadier than wall time when other processes share the cores.
 
+First contact: the same /help, but every update from a person the app has never seen (a new
+Telegram id each time), so the app creates their row; one sender (--first-contact-senders).
+The baseline has no people, so it runs its usual update there.
+
+Beside the ratios the bench counts what the app's update costs in round trips: SQL statements
+(SQLAlchemy's `before_cursor_execute` on the app's engine, so every statement the app sends,
+the replies' "sent" bookkeeping included) and, with --redis-url, Redis round trips (a counting
+connection class on the app's Redis pool: one per command or pipeline sent). Each is the total
+over the measured rounds of a phase divided by its updates.
+
+The last line holds the figures for comparing runs:
+`RESULT ratio_c1=… ratio_c8=… first_contact_ratio=… redis_round_trips=… sql_statements=…`
+(the ratios are updates/s app/baseline, medians over rounds; `ratio_cN` for each --concurrency
+level; round trips and statements per cached update at the first level, with their
+first-contact twins), and the load average before and after, since other processes on the
+machine move every figure.
+
 Databases: by default a fresh SQLite file in a temporary directory, migrated with
 `backend.migrate.upgrade`. A given sqlite+aiosqlite:/// URL is migrated in place and gains
 the bench's users. A PostgreSQL URL needs --reset-postgres, because the bench DROPS and
 recreates that database's `public` schema: give it a database of its own. With --redis-url
-the dedupe keys the run created are deleted at the end; nothing else in Redis is touched.
+the app writes only keys with a time to live (throttle windows, cached people).
 
 Exit status: 0 whether or not the target is met (this is a measurement, not a test), 1 when a
 request did not return 200 or an update was not answered as expected, 2 on a usage error.
@@ -76,6 +93,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sqlalchemy import event
+from redis.asyncio.connection import AbstractConnection
+
 from backend.kv import RedisKV
 from backend.logs import setup_logging
 from backend.migrate import reset_postgres, upgrade
@@ -85,10 +105,11 @@ from backend.settings import Settings, SettingsError, load_settings
 from bot.main import build
 
 BOT_TOKEN = "123456789:TEST-token-for-glocal-bench_0000"
-TARGET = 0.5  # the issue's goal for app/baseline on SQLite
+TARGET = 0.5  # the issue's goal for app/baseline, on both engines, at every level and for first contact
 WEBHOOK = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FIRST_USER_ID = 700_000_000
+FIRST_NEW_USER_ID = 800_000_000  # first-contact people, never seen before
 NAMES = ("Иван", "Мария", "Алексей", "Ольга", "Дмитрий", "Anna", "John", "Фатима")
 
 
@@ -142,12 +163,46 @@ class BotAPIStandIn(BaseSession):
 
 
 @dataclass
+class Trips:
+    """Round trips the app makes: SQL statements to its database, commands or pipelines to Redis."""
+
+    sql: int = 0
+    redis: int = 0
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.sql, self.redis
+
+
+@dataclass
 class Stack:
     key: str
     label: str
     api: BotAPIStandIn
     feed: Callable[[bytes], Awaitable[None]]
     close: Callable[[], Awaitable[None]]
+    trips: Trips | None = None  # counted for the app only
+
+
+def count_trips(runtime: Runtime) -> Trips:
+    """Count the app's SQL statements and Redis round trips from here on."""
+    trips = Trips()
+
+    @event.listens_for(runtime.engine.sync_engine, "before_cursor_execute")
+    def _statement(*_args: Any) -> None:
+        trips.sql += 1
+
+    if isinstance(runtime.kv, RedisKV):
+        pool = runtime.kv.redis.connection_pool
+        base: type[AbstractConnection] = pool.connection_class
+
+        class CountingConnection(base):  # type: ignore[valid-type, misc]
+            # One packed send is one round trip: a command, or a whole pipeline.
+            async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+                trips.redis += 1
+                await super().send_packed_command(command, check_health)
+
+        pool.connection_class = CountingConnection  # no connection exists yet: the app has not run
+    return trips
 
 
 def _check(key: str, response: httpx.Response) -> None:
@@ -159,9 +214,10 @@ def _client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.glocal")
 
 
-def app_stack(settings: Settings, used_update_ids: Callable[[], range]) -> Stack:
+def app_stack(settings: Settings) -> Stack:
     """The real app from the composition root, with the stand-in as its Bot API."""
     runtime = Runtime.build(settings, installed.registry())
+    trips = count_trips(runtime)
     # The /help text lists every command, in either language; an error reply does not.
     api = BotAPIStandIn(accept=lambda m: "/start" in m.text and "/help" in m.text and "/mydata" in m.text)
     app, bot, dp = build(runtime, bot_session=api)
@@ -177,7 +233,7 @@ def app_stack(settings: Settings, used_update_ids: Callable[[], range]) -> Stack
         await dp.storage.close()
         await runtime.close()
 
-    return Stack("app", "app: POST /telegram/webhook", api, feed, close)
+    return Stack("app", "app: POST /telegram/webhook", api, feed, close, trips)
 
 
 def _echo_dispatcher() -> tuple[Bot, Dispatcher, BotAPIStandIn]:
@@ -229,11 +285,11 @@ def direct_stack() -> Stack:
 # -- the workload -----------------------------------------------------------------------
 
 
-def make_users(n: int) -> list[dict[str, Any]]:
+def make_users(n: int, first_id: int = FIRST_USER_ID) -> list[dict[str, Any]]:
     """Telegram users as they arrive in updates: mostly Russian-speaking, some with usernames."""
     users = []
     for i in range(n):
-        user: dict[str, Any] = {"id": FIRST_USER_ID + i, "is_bot": False, "first_name": NAMES[i % len(NAMES)]}
+        user: dict[str, Any] = {"id": first_id + i, "is_bot": False, "first_name": NAMES[i % len(NAMES)]}
         if i % 3 == 0:
             user["username"] = f"bench_user_{i}"
         user["language_code"] = "en" if i % 10 >= 7 else "ru"
@@ -243,26 +299,28 @@ def make_users(n: int) -> list[dict[str, Any]]:
 
 class Workload:
     """Update bodies, serialized before the clock starts; every update id is used once
-    (the app deduplicates on it), and the ids come from one range so they can be cleaned up."""
+    (the app records each as handled, and a second delivery would be a duplicate)."""
 
     def __init__(self, users: list[dict[str, Any]], first_update_id: int) -> None:
         self.users = users
-        self.first_update_id = first_update_id
         self._update_ids = itertools.count(first_update_id)
         self._message_ids = itertools.count(1)
-
-    @property
-    def used(self) -> range:
-        """The update ids handed out so far."""
-        return range(self.first_update_id, next(self._update_ids))  # burns one id, harmless
+        self._next_new_person = FIRST_NEW_USER_ID
 
     def batches(self, count: int, senders: int) -> list[list[bytes]]:
         """`count` /help updates, person after person; sender k owns the people i with i % senders == k."""
+        return self._bodies([(i % senders, self.users[i]) for i in (k % len(self.users) for k in range(count))], senders)
+
+    def first_contacts(self, count: int, senders: int) -> list[list[bytes]]:
+        """`count` /help updates, each from a person nobody has seen yet."""
+        people = make_users(count, first_id=self._next_new_person)
+        self._next_new_person += count
+        return self._bodies([(k % senders, user) for k, user in enumerate(people)], senders)
+
+    def _bodies(self, owned: list[tuple[int, dict[str, Any]]], senders: int) -> list[list[bytes]]:
         out: list[list[bytes]] = [[] for _ in range(senders)]
         now = int(time.time())
-        for k in range(count):
-            i = k % len(self.users)
-            user = self.users[i]
+        for sender, user in owned:
             update = {
                 "update_id": next(self._update_ids),
                 "message": {
@@ -274,7 +332,7 @@ class Workload:
                     "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
                 },
             }
-            out[i % senders].append(json.dumps(update, ensure_ascii=False).encode())
+            out[sender].append(json.dumps(update, ensure_ascii=False).encode())
         return out
 
 
@@ -287,6 +345,8 @@ class Phase:
     seconds: float
     cpu_seconds: float  # the whole process, DB worker threads included; not the DB server
     latencies: list[float] = field(repr=False)
+    sql: int = 0  # statements the app sent during the phase (0 for the other stacks)
+    redis: int = 0  # Redis round trips the app made during the phase
 
     @property
     def rate(self) -> float:
@@ -313,6 +373,7 @@ async def run_phase(stack: Stack, batches: list[list[bytes]]) -> Phase:
             latencies.append(clock() - t0)
 
     gc.collect()  # start every phase with the same heap debt
+    sql0, redis0 = stack.trips.snapshot() if stack.trips else (0, 0)
     cpu0, t0 = time.process_time(), clock()
     try:
         async with asyncio.TaskGroup() as senders:
@@ -321,19 +382,29 @@ async def run_phase(stack: Stack, batches: list[list[bytes]]) -> Phase:
     except* BenchError as group:
         raise group.exceptions[0] from None
     seconds, cpu_seconds = clock() - t0, time.process_time() - cpu0
+    sql1, redis1 = stack.trips.snapshot() if stack.trips else (0, 0)
 
     sent = stack.api.calls["SendMessage"] - sent_before
     if sent != count:
         raise BenchError(f"{stack.key}: {count} updates but {sent} sendMessage calls")
     if stack.api.rejected != rejected_before:
         raise BenchError(f"{stack.key}: unexpected replies, e.g. {'; '.join(stack.api.samples)}")
-    return Phase(count, seconds, cpu_seconds, latencies)
+    return Phase(count, seconds, cpu_seconds, latencies, sql1 - sql0, redis1 - redis0)
+
+
+async def _interleaved(stacks: list[Stack], rounds: int, batches: Callable[[Stack], list[list[bytes]]]) -> dict[str, list[Phase]]:
+    """`rounds` rounds of every stack, rotating which goes first."""
+    phases: dict[str, list[Phase]] = {s.key: [] for s in stacks}
+    for r in range(rounds):
+        for stack in stacks[r % len(stacks):] + stacks[: r % len(stacks)]:
+            phases[stack.key].append(await run_phase(stack, batches(stack)))
+    return phases
 
 
 async def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    # A fresh id range per run: with Redis, dedupe keys of an earlier run cannot swallow these.
+    # A fresh id range per run, so a kept database never sees these ids as handled already.
     workload = Workload(make_users(args.users), first_update_id=int(time.time() * 1000) % 10**12)
-    stacks = [baseline_stack(settings.webhook_secret), app_stack(settings, lambda: workload.used)]
+    stacks = [baseline_stack(settings.webhook_secret), app_stack(settings)]
     if not args.no_reference:
         stacks.append(direct_stack())
     levels = []
@@ -341,21 +412,28 @@ async def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any
         for senders in args.concurrency:
             for stack in stacks:
                 await run_phase(stack, workload.batches(max(args.warmup, args.users), senders))
-            phases: dict[str, list[Phase]] = {s.key: [] for s in stacks}
-            for r in range(args.rounds):
-                for stack in stacks[r % len(stacks):] + stacks[: r % len(stacks)]:
-                    phases[stack.key].append(await run_phase(stack, workload.batches(args.updates, senders)))
-            levels.append(summarize(senders, stacks, phases))
+            phases = await _interleaved(stacks, args.rounds, lambda _s, n=senders: workload.batches(args.updates, n))
+            levels.append(summarize(f"concurrency {senders}", senders, stacks, phases))
+        first = None
+        if args.first_contact:
+            n, senders = args.first_contact, args.first_contact_senders
+            # Only the app knows people; the others get their usual (already warm) update.
+            phases = await _interleaved(
+                stacks, args.rounds,
+                lambda s: workload.first_contacts(n, senders) if s.key == "app" else workload.batches(n, senders),
+            )
+            first = summarize(f"first contact, {senders} sender{'s' if senders > 1 else ''}", senders, stacks, phases)
     finally:
         for stack in stacks:
             await stack.close()
-    return {"levels": levels, "calls": {s.key: dict(s.api.calls) for s in stacks}}
+    return {"levels": levels, "first_contact": first, "calls": {s.key: dict(s.api.calls) for s in stacks}}
 
 
-def summarize(senders: int, stacks: list[Stack], phases: dict[str, list[Phase]]) -> dict[str, Any]:
+def summarize(title: str, senders: int, stacks: list[Stack], phases: dict[str, list[Phase]]) -> dict[str, Any]:
     rows = {}
     for stack in stacks:
         ps = phases[stack.key]
+        updates = sum(p.updates for p in ps)
         rows[stack.key] = {
             "label": stack.label,
             "updates_per_s": statistics.median(p.rate for p in ps),
@@ -364,10 +442,12 @@ def summarize(senders: int, stacks: list[Stack], phases: dict[str, list[Phase]])
             # CPU per update is steadier than wall time when other processes share the cores.
             "cpu_us_per_update": statistics.median(p.cpu_seconds / p.updates * 1e6 for p in ps),
             "rounds_updates_per_s": [round(p.rate, 1) for p in ps],
+            "sql_per_update": sum(p.sql for p in ps) / updates,
+            "redis_per_update": sum(p.redis for p in ps) / updates,
         }
     ratio = rows["app"]["updates_per_s"] / rows["baseline"]["updates_per_s"]
     cpu_ratio = rows["baseline"]["cpu_us_per_update"] / rows["app"]["cpu_us_per_update"]
-    return {"concurrency": senders, "stacks": rows, "ratio": ratio, "cpu_ratio": cpu_ratio,
+    return {"title": title, "concurrency": senders, "stacks": rows, "ratio": ratio, "cpu_ratio": cpu_ratio,
             "target": TARGET, "met": ratio >= TARGET}
 
 
@@ -398,37 +478,77 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="default: a fresh SQLite file in a temporary directory")
     p.add_argument("--reset-postgres", action="store_true",
                    help="allow dropping and recreating the public schema of a PostgreSQL --database-url")
-    p.add_argument("--redis-url", help="use Redis for dedupe, throttling and per-chat isolation, as in production")
+    p.add_argument("--redis-url", help="use Redis for throttling and the scheduler's claims, as in production")
+    p.add_argument("--first-contact", type=int, default=1000, metavar="N",
+                   help="updates per side per round from people never seen before; 0 skips the phase (1000)")
+    p.add_argument("--first-contact-senders", type=int, default=1, metavar="N",
+                   help="concurrent senders in the first-contact phase (1)")
     p.add_argument("--no-reference", action="store_true", help="skip the aiogram-without-HTTP reference row")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     return p
 
 
+def _sections(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*result["levels"], *([result["first_contact"]] if result["first_contact"] else [])]
+
+
 def _print_table(result: dict[str, Any]) -> None:
     print(f"Glocal webhook benchmark: database={result['database']} kv={result['kv']} "
           f"updates={result['updates']} x {result['rounds']} rounds, users={result['users']}, "
-          f"python {result['python']}, {result['cpus']} CPUs")
-    for level in result["levels"]:
-        print(f"\nconcurrency {level['concurrency']}")
+          f"python {result['python']}, {result['cpus']} CPUs, load average {result['load_before']} before")
+    for section in _sections(result):
+        app = section["stacks"]["app"]
+        trips = f"{app['sql_per_update']:.2f} SQL statements"
+        if result["kv"] == "redis":
+            trips += f", {app['redis_per_update']:.2f} Redis round trips"
+        print(f"\n{section['title']} (the app: {trips} per update)")
         print(f"  {'':<32}{'updates/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'cpu us/upd':>12}   rounds (updates/s)")
-        for row in level["stacks"].values():
+        for row in section["stacks"].values():
             rounds = " ".join(f"{r:.0f}" for r in row["rounds_updates_per_s"])
             print(f"  {row['label']:<32}{row['updates_per_s']:>10.0f}{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}"
                   f"{row['cpu_us_per_update']:>12.0f}   {rounds}")
-    print(f"\npeak RSS: {result['peak_rss_mb']:.0f} MB")
-    for level in result["levels"]:
-        print(f"cpu-time ratio app/baseline: {level['cpu_ratio']:.2f} (for information; steadier than "
-              f"wall time on a shared machine)  [concurrency {level['concurrency']}]")
-    for level in result["levels"]:
-        verdict = "met" if level["met"] else "NOT met"
-        print(f"ratio app/baseline: {level['ratio']:.2f} (target >= {TARGET}: {verdict})"
-              f"  [concurrency {level['concurrency']}]")
+    print(f"\npeak RSS: {result['peak_rss_mb']:.0f} MB; load average {result['load_after']} after")
+    for section in _sections(result):
+        print(f"cpu-time ratio app/baseline: {section['cpu_ratio']:.2f} (for information; steadier than "
+              f"wall time on a shared machine)  [{section['title']}]")
+    for section in _sections(result):
+        verdict = "met" if section["met"] else "NOT met"
+        print(f"ratio app/baseline: {section['ratio']:.2f} (target >= {TARGET}: {verdict})  [{section['title']}]")
+
+
+def result_line(result: dict[str, Any]) -> str:
+    """The one line to compare runs by."""
+    figures: dict[str, str] = {f"ratio_c{lv['concurrency']}": f"{lv['ratio']:.2f}" for lv in result["levels"]}
+    first = result["first_contact"]
+    if first:
+        figures["first_contact_ratio"] = f"{first['ratio']:.2f}"
+    app = result["levels"][0]["stacks"]["app"]
+    figures["redis_round_trips"] = f"{app['redis_per_update']:.2f}"
+    figures["sql_statements"] = f"{app['sql_per_update']:.2f}"
+    if first:
+        figures["first_contact_redis_round_trips"] = f"{first['stacks']['app']['redis_per_update']:.2f}"
+        figures["first_contact_sql_statements"] = f"{first['stacks']['app']['sql_per_update']:.2f}"
+    for section in _sections(result):
+        key = f"c{section['concurrency']}" if section in result["levels"] else "first_contact"
+        figures[f"cpu_ratio_{key}"] = f"{section['cpu_ratio']:.2f}"
+    figures["database"] = result["database"]
+    figures["kv"] = result["kv"]
+    figures["load_before"] = result["load_before"]
+    figures["load_after"] = result["load_after"]
+    return "RESULT " + " ".join(f"{k}={v}" for k, v in figures.items())
+
+
+def _load() -> str:
+    return "{:.2f}".format(os.getloadavg()[0])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if min(args.updates, args.rounds, args.users) < 1 or args.warmup < 0:
-        print("--updates, --rounds and --users must be positive", file=sys.stderr)
+    if min(args.updates, args.rounds, args.users, args.first_contact_senders) < 1 or min(args.warmup, args.first_contact) < 0:
+        print("--updates, --rounds, --users and --first-contact-senders must be positive", file=sys.stderr)
+        return 2
+    if args.first_contact and args.first_contact_senders > args.first_contact:
+        print("--first-contact-senders cannot exceed --first-contact", file=sys.stderr)
         return 2
     if max(args.concurrency) > args.users:
         print("--concurrency cannot exceed --users: every sender needs chats of its own", file=sys.stderr)
@@ -457,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             asyncio.run(reset_postgres(settings.DATABASE_URL))
         upgrade(settings.DATABASE_URL)
+        load_before = _load()
         try:
             measured = asyncio.run(measure(settings, args))
         except BenchError as exc:
@@ -473,11 +594,14 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         **measured,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "load_before": load_before,
+        "load_after": _load(),
     }
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         _print_table(result)
+    print(result_line(result))
     return 0
 
 
