@@ -19,6 +19,7 @@ duplicate the design allows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -228,6 +229,10 @@ async def test_killed_mid_way_loses_nothing_and_repeats_nothing(runtime, setting
                     break
                 await asyncio.sleep(0.05)
     finally:
+        if restart is not None and not restart.done():  # a restart half-way would outlive the test
+            restart.cancel()
+            with contextlib.suppress(BaseException):
+                await restart
         app.stop()
         await api.stop()
 
