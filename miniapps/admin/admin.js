@@ -6,8 +6,9 @@
 // One page, one view at a time (?view=...), so reloading and the back button work; a view's
 // actions are Telegram's bottom buttons in Telegram and sheets over the view.
 import {
-  _, act, actionSheet, api, appUrl, backControl, closeSheets, confirmDialog, errorScreen, errorView, format, formatDate, h, haptic,
-  mainButton, ngettext, notice, openTelegramLink, prefetch, section, sheet, spinner, start, useLocale, useTimeZone,
+  _, act, actionSheet, api, appUrl, backControl, closeSheets, confirmDialog, errorScreen, errorView, field, format, formatDate, h,
+  haptic, input, mainButton, ngettext, notice, openTelegramLink, prefetch, section, select, sheet, spinner, start, useLocale,
+  useTimeZone,
 } from "../shared/glocal.js";
 
 const root = document.getElementById("app");
@@ -153,18 +154,6 @@ function appealsOn() {
 }
 
 // -- small building blocks ------------------------------------------------------------------------
-
-function field(label, control, hint) {
-  return h("label", { class: "field" }, h("span", { class: "hint" }, label), control, hint && h("span", { class: "hint field-hint" }, hint));
-}
-
-function input(attrs) {
-  return h("input", { class: "input", autocomplete: "off", ...attrs });
-}
-
-function select(attrs, options, value) {
-  return h("select", attrs, options.map(([v, text]) => h("option", { value: v, selected: String(v) === String(value ?? "") }, text)));
-}
 
 function switchRow(label, checked, attrs = {}) {
   const box = h("input", { type: "checkbox", role: "switch", class: "switch", checked: Boolean(checked), ...attrs });

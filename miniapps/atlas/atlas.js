@@ -4,8 +4,8 @@
 // population and which sections are published. The page itself is server-rendered HTML at
 // /atlas/<town>; this miniapp only edits what it shows.
 import {
-  _, act, api, confirmDialog, launch, errorScreen, errorView, externalLink, format, formatDate, h, haptic, mainButton, notice, prefetch,
-  section, sheet, spinner, start, useLocale, useTimeZone,
+  _, act, api, confirmDialog, errorScreen, errorView, externalLink, field, format, formatDate, h, haptic, input, launch, mainButton,
+  notice, prefetch, section, select, sheet, spinner, start, useLocale, useTimeZone,
 } from "../shared/glocal.js";
 
 const root = document.getElementById("app");
@@ -66,18 +66,6 @@ async function load() {
 }
 
 // -- small building blocks ------------------------------------------------------------------
-
-function field(label, control, hint) {
-  return h("label", { class: "field" }, h("span", { class: "hint" }, label), control, hint && h("span", { class: "hint field-hint" }, hint));
-}
-
-function input(attrs) {
-  return h("input", { class: "input", autocomplete: "off", ...attrs });
-}
-
-function select(attrs, options, value) {
-  return h("select", attrs, options.map(([v, text]) => h("option", { value: v, selected: String(v) === String(value ?? "") }, text)));
-}
 
 function errorLine() {
   return h("p", { class: "form-error", role: "alert", hidden: true });

@@ -3,8 +3,8 @@
 // a preview sent to oneself, send now or at a time, and one broadcast's progress and report
 // with pause, resume and cancel. The server checks everything again; the page only helps.
 import {
-  _, act, api, appUrl, backControl, errorScreen, format, formatDate, h, haptic, mainButton, notice, prefetch, section,
-  spinner, start, useLocale, useTimeZone,
+  _, act, api, appUrl, backControl, errorScreen, field, format, formatDate, h, haptic, mainButton, notice, prefetch, section, spinner,
+  start, useLocale, useTimeZone,
 } from "../shared/glocal.js";
 
 const root = document.getElementById("app");
@@ -114,10 +114,6 @@ async function showList() {
 }
 
 // -- the composer ----------------------------------------------------------------------
-
-function field(label, control, hint) {
-  return h("label", { class: "field" }, h("span", { class: "hint" }, label), control, hint && h("span", { class: "hint field-hint" }, hint));
-}
 
 async function showComposer(id) {
   setView(spinner());

@@ -400,6 +400,20 @@ export function spinner() {
 }
 
 /** A section of a page: an optional header above a rounded block in the section colour. */
+/** A labelled form control, with an optional hint under it (the admin, atlas and broadcasts forms). */
+export function field(label, control, hint) {
+  return h("label", { class: "field" }, h("span", { class: "hint" }, label), control, hint && h("span", { class: "hint field-hint" }, hint));
+}
+
+export function input(attrs) {
+  return h("input", { class: "input", autocomplete: "off", ...attrs });
+}
+
+/** A <select> of [value, text] pairs with `value` chosen. */
+export function select(attrs, options, value) {
+  return h("select", attrs, options.map(([v, text]) => h("option", { value: v, selected: String(v) === String(value ?? "") }, text)));
+}
+
 export function section(title, attrs, ...children) {
   return h("section", { class: "block", ...attrs }, title && h("h2", {}, title), h("div", { class: "section" }, ...children));
 }
