@@ -273,6 +273,17 @@ def _holder(registration: EventRegistration) -> None:
         raise Forbidden(N_("Only registered participants can be in a team."))
 
 
+async def _may_take_a_team(session: AsyncSession, registration: EventRegistration) -> Event:
+    """The event, when this participant may found or join one of its teams."""
+    event = await session.get(Event, registration.event_id)
+    assert event is not None
+    _team_event(event)
+    _holder(registration)
+    if registration.team_id is not None:
+        raise Conflict(N_("You are already in a team. Leave it first."))
+    return event
+
+
 async def _join(session: AsyncSession, team: EventTeam, event: Event) -> bool:
     result = await session.execute(
         update(EventTeam).where(EventTeam.id == team.id, EventTeam.members < (event.team_max or 0))
@@ -284,12 +295,7 @@ async def _join(session: AsyncSession, team: EventTeam, event: Event) -> bool:
 
 async def create_team(session: AsyncSession, *, registration: EventRegistration, name: str) -> EventTeam:
     """Found a team at the event; its founder is the captain."""
-    event = await session.get(Event, registration.event_id)
-    assert event is not None
-    _team_event(event)
-    _holder(registration)
-    if registration.team_id is not None:
-        raise Conflict(N_("You are already in a team. Leave it first."))
+    event = await _may_take_a_team(session, registration)
     name = " ".join(name.replace("\x00", "").split())[:100]
     if not name:
         raise Invalid(N_("The team needs a name."))
@@ -309,12 +315,7 @@ async def create_team(session: AsyncSession, *, registration: EventRegistration,
 
 async def join_team(session: AsyncSession, *, registration: EventRegistration, code: str) -> EventTeam:
     """Join a team by its code, while it has room."""
-    event = await session.get(Event, registration.event_id)
-    assert event is not None
-    _team_event(event)
-    _holder(registration)
-    if registration.team_id is not None:
-        raise Conflict(N_("You are already in a team. Leave it first."))
+    event = await _may_take_a_team(session, registration)
     team = await session.scalar(select(EventTeam).where(EventTeam.event_id == event.id, EventTeam.code == rules.normalize_code(code)))
     if team is None:
         raise NotFound(N_("No team of this event has that code."))
